@@ -1,0 +1,266 @@
+//! [`ToolGuard`]: the framework-neutral decision engine every adapter uses.
+//!
+//! `authorize` turns a tool call into a [`Decision`]; only `Decision::Allow`
+//! lets the adapter run the tool. Every error on the way is a
+//! `Decision::Deny` with a stable code. After the tool ran, `complete` can
+//! sign its result as payee evidence and submit it exactly once.
+
+use crate::error::{Error, Result};
+use crate::evidence::{now_rfc3339, parse_uuid, sign_payee_evidence_binding, EvidenceBody, EvidenceInput, EvidenceSignVersion};
+use crate::harbor::{EvidenceReceipt, HarborClient, VerifyRequest};
+use crate::secret::Secret;
+use parking_lot::Mutex;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// A tool call as a framework presents it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ToolCall {
+    /// Tool name.
+    pub name: String,
+    /// The framework's call id (unique per call).
+    pub call_id: String,
+    /// Arguments as JSON.
+    pub args: Value,
+}
+
+/// The guard's answer. Only `Allow` lets the tool run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "decision", rename_all = "snake_case")]
+pub enum Decision {
+    /// Harbor said `allow: true` for this call.
+    Allow {
+        /// Harbor's audit id.
+        audit_id: String,
+        /// Harbor's decision id.
+        decision_id: Option<String>,
+        /// Budget left after this call's reservation.
+        remaining_cents: Option<i64>,
+    },
+    /// Harbor said no, or something failed on the way (fail closed).
+    Deny {
+        /// Stable code: `harbor_denied`, `transport_error`, `timeout`, `http_error`,
+        /// `invalid_response`, `tenant_mismatch`, `token_intent_mismatch`,
+        /// `session_closed`, `insecure_url`, `gateway_auth`, `invalid_argument`.
+        code: String,
+        /// Harbor's own deny code (e.g. `budget_exceeded`) when Harbor denied.
+        reason: Option<String>,
+        /// Human-readable reason (never a secret).
+        message: String,
+        /// Harbor's audit id, when Harbor answered.
+        audit_id: Option<String>,
+    },
+}
+
+impl Decision {
+    /// Whether the tool may run.
+    pub fn is_allow(&self) -> bool {
+        matches!(self, Decision::Allow { .. })
+    }
+
+    /// The deny for an error.
+    pub fn from_error(err: &Error) -> Self {
+        Decision::Deny { code: err.code().to_owned(), reason: None, message: err.to_string(), audit_id: None }
+    }
+
+    /// `"<code>: <message>"` for a deny, `"allow"` otherwise.
+    pub fn summary(&self) -> String {
+        match self {
+            Decision::Allow { .. } => "allow".into(),
+            Decision::Deny { code, message, .. } => format!("{code}: {message}"),
+        }
+    }
+}
+
+/// How a tool call ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ToolOutcome {
+    /// The tool returned; the value is the evidence payload (already mapped from the result).
+    Success(Value),
+    /// The tool failed; no evidence is submitted.
+    Failed(String),
+}
+
+/// Who signs evidence after an allowed call.
+#[derive(Clone)]
+pub struct EvidenceSigner {
+    /// The payee's DID (must match the intent).
+    pub payee_did: String,
+    /// The payee's 32-byte Ed25519 seed.
+    pub seed: Arc<[u8; 32]>,
+    /// Which `EvidenceSignV1` encoding to use.
+    pub version: EvidenceSignVersion,
+}
+
+impl fmt::Debug for EvidenceSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EvidenceSigner")
+            .field("payee_did", &self.payee_did)
+            .field("seed", &"***")
+            .field("version", &self.version)
+            .finish()
+    }
+}
+
+/// Guard options.
+#[derive(Clone, Debug, Default)]
+pub struct GuardOptions {
+    /// Tool name → Harbor operation; a tool not listed uses its own name.
+    pub operations: HashMap<String, String>,
+    /// Signs evidence after allowed calls when set.
+    pub evidence: Option<EvidenceSigner>,
+    /// Currency sent with verify.
+    pub currency: Option<String>,
+    /// Agent subject sent with verify.
+    pub agent_subject: Option<String>,
+    /// Workflow id sent with verify.
+    pub workflow_id: Option<String>,
+}
+
+/// Guards tool calls under one intent with one capability token.
+#[derive(Clone)]
+pub struct ToolGuard {
+    harbor: HarborClient,
+    intent_id: Uuid,
+    token: Secret,
+    options: Arc<GuardOptions>,
+    // Evidence bodies signed per call id: a second `complete` for the same call
+    // re-sends the same bytes, so the idempotency key replays instead of a 409.
+    signed: Arc<Mutex<HashMap<String, EvidenceBody>>>,
+}
+
+impl fmt::Debug for ToolGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ToolGuard")
+            .field("tenant_id", &self.harbor.tenant_id())
+            .field("intent_id", &self.intent_id)
+            .field("token", &self.token)
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+/// The evidence idempotency key for a call: stable per intent + call id.
+pub fn evidence_idempotency_key(intent_id: &Uuid, call_id: &str) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(intent_id.as_bytes());
+    h.update(b"\0");
+    h.update(call_id.as_bytes());
+    format!("pbk-evidence-{}", &h.finalize().to_hex()[..40])
+}
+
+impl ToolGuard {
+    /// A guard for `intent_id` with `token`. Fails early when the token is
+    /// visibly bound to another intent or tenant.
+    pub fn new(harbor: HarborClient, intent_id: &str, token: Secret, options: GuardOptions) -> Result<Self> {
+        let intent = parse_uuid("intent_id", intent_id)?;
+        if token.is_empty() {
+            return Err(Error::invalid_argument("capability_token", "must not be empty"));
+        }
+        harbor.check_token_binding(&intent, &token)?;
+        Ok(ToolGuard {
+            harbor,
+            intent_id: intent,
+            token,
+            options: Arc::new(options),
+            signed: Arc::new(Mutex::new(HashMap::new())),
+        })
+    }
+
+    /// The intent this guard spends from.
+    pub fn intent_id(&self) -> String {
+        self.intent_id.to_string()
+    }
+
+    /// The Harbor client.
+    pub fn harbor(&self) -> &HarborClient {
+        &self.harbor
+    }
+
+    /// The Harbor operation for a tool name.
+    pub fn operation_for<'a>(&'a self, tool: &'a str) -> &'a str {
+        self.options.operations.get(tool).map(String::as_str).unwrap_or(tool)
+    }
+
+    /// Asks Harbor whether `call` may run with `spend_cents`. Never errors: any failure is a deny.
+    pub async fn authorize(&self, call: &ToolCall, spend_cents: u64) -> Decision {
+        let req = VerifyRequest {
+            intent_id: self.intent_id.to_string(),
+            token: self.token.clone(),
+            operation: self.operation_for(&call.name).to_owned(),
+            requested_spend_cents: spend_cents,
+            tool_name: Some(call.name.clone()),
+            tool_call_id: (!call.call_id.is_empty()).then(|| call.call_id.clone()),
+            idempotency_key: (!call.call_id.is_empty()).then(|| format!("pbk-verify-{}-{}", self.intent_id, call.call_id))
+                .filter(|k| k.len() <= 256),
+            currency: self.options.currency.clone(),
+            agent_subject: self.options.agent_subject.clone(),
+            workflow_id: self.options.workflow_id.clone(),
+            ..VerifyRequest::default()
+        };
+        let decision = match self.harbor.verify_capability(&req).await {
+            Ok(v) if v.allow => Decision::Allow {
+                audit_id: v.audit_id.to_string(),
+                decision_id: v.decision_id,
+                remaining_cents: v.remaining_cents,
+            },
+            Ok(v) => {
+                let reason = v.code.clone().unwrap_or_else(|| "denied".into());
+                let message = match v.message {
+                    Some(m) if !m.is_empty() => format!("{reason}: {m}"),
+                    _ => reason.clone(),
+                };
+                Decision::Deny { code: "harbor_denied".into(), reason: Some(reason), message, audit_id: Some(v.audit_id.to_string()) }
+            }
+            Err(e) => Decision::from_error(&e),
+        };
+        tracing::debug!(
+            target: "paybond_kit::guard", tool = %call.name, call_id = %call.call_id, intent = %self.intent_id,
+            decision = match &decision { Decision::Allow { .. } => "allow", Decision::Deny { code, .. } => code.as_str() },
+            "authorize"
+        );
+        decision
+    }
+
+    /// After the tool ran: submits signed evidence for an allowed, successful
+    /// call when an evidence signer is configured. Idempotent per call id.
+    pub async fn complete(&self, call: &ToolCall, decision: &Decision, outcome: &ToolOutcome) -> Result<Option<EvidenceReceipt>> {
+        let (Decision::Allow { .. }, ToolOutcome::Success(payload), Some(signer)) = (decision, outcome, &self.options.evidence) else {
+            return Ok(None);
+        };
+        self.submit_evidence_for_call(call, payload, signer).await.map(Some)
+    }
+
+    /// Signs `payload` for `call` (once per call id) and submits it.
+    pub async fn submit_evidence_for_call(&self, call: &ToolCall, payload: &Value, signer: &EvidenceSigner) -> Result<EvidenceReceipt> {
+        let body = {
+            let mut signed = self.signed.lock();
+            match signed.get(&call.call_id) {
+                Some(b) => b.clone(),
+                None => {
+                    let intent = self.intent_id.to_string();
+                    let input = EvidenceInput {
+                        tenant_id: self.harbor.tenant_id(),
+                        intent_id: &intent,
+                        payee_did: &signer.payee_did,
+                        payload,
+                        artifacts_blake3_hex: &[],
+                        submitted_at_rfc3339: &now_rfc3339(),
+                    };
+                    let b = sign_payee_evidence_binding(&input, &signer.seed, signer.version)?.body;
+                    if signed.len() > 10_000 {
+                        signed.clear();
+                    }
+                    signed.insert(call.call_id.clone(), b.clone());
+                    b
+                }
+            }
+        };
+        let key = evidence_idempotency_key(&self.intent_id, &call.call_id);
+        self.harbor.submit_evidence(&self.intent_id.to_string(), &body, Some(&key)).await
+    }
+}

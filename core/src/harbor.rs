@@ -1,0 +1,517 @@
+//! [`HarborClient`]: Harbor calls bound to one tenant. Every request sends
+//! the bound `x-tenant-id` and a fresh bearer; every answer's echoes are
+//! checked, and anything off the wire contract is an error, never an allow.
+
+use crate::capability::read_token_binding;
+use crate::error::{Error, Result};
+use crate::evidence::{parse_uuid, EvidenceBody};
+use crate::gateway::GatewayHarborTokenProvider;
+use crate::http::{Http, Req, Resp, Service};
+use crate::intent::{intent_body_bytes, sign_intent_creation, IntentCreationInput};
+use crate::secret::Secret;
+use crate::session::Lifecycle;
+use crate::url::BaseUrl;
+use bytes::Bytes;
+use parking_lot::Mutex;
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::fmt;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// `POST /verify` request.
+#[derive(Clone, Default)]
+pub struct VerifyRequest {
+    /// Intent the token was minted for (UUID).
+    pub intent_id: String,
+    /// The capability token (standard base64 Biscuit).
+    pub token: Secret,
+    /// The operation asked for (usually the tool name).
+    pub operation: String,
+    /// Spend to reserve, in minor units.
+    pub requested_spend_cents: u64,
+    /// The tool's name, for the audit trail.
+    pub tool_name: Option<String>,
+    /// The framework's tool-call id.
+    pub tool_call_id: Option<String>,
+    /// Idempotency key; generated when absent (so the POST can be retried).
+    pub idempotency_key: Option<String>,
+    /// Currency of the spend.
+    pub currency: Option<String>,
+    /// The agent acting.
+    pub agent_subject: Option<String>,
+    /// Vendor being paid.
+    pub vendor_id: Option<String>,
+    /// Task id, for the audit trail.
+    pub task_id: Option<String>,
+    /// Workflow id, for the audit trail.
+    pub workflow_id: Option<String>,
+}
+
+impl fmt::Debug for VerifyRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyRequest")
+            .field("intent_id", &self.intent_id)
+            .field("token", &self.token)
+            .field("operation", &self.operation)
+            .field("requested_spend_cents", &self.requested_spend_cents)
+            .field("tool_name", &self.tool_name)
+            .field("tool_call_id", &self.tool_call_id)
+            .field("idempotency_key", &self.idempotency_key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `POST /verify` answer, checked against the wire contract.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct VerifyResponse {
+    /// Harbor's decision.
+    pub allow: bool,
+    /// Audit record id.
+    pub audit_id: Uuid,
+    /// Tenant echo (equals the bound tenant).
+    pub tenant: String,
+    /// Intent echo (equals the requested intent).
+    pub intent_id: String,
+    /// Deny code, when denied.
+    pub code: Option<String>,
+    /// Human-readable reason.
+    pub message: Option<String>,
+    /// Decision id, when allowed.
+    pub decision_id: Option<String>,
+    /// Budget left after this reservation.
+    pub remaining_cents: Option<i64>,
+    /// Further reason codes.
+    pub reason_codes: Vec<String>,
+    /// Seconds after which a retry may succeed.
+    pub retry_after: Option<f64>,
+}
+
+/// `POST /intents/{id}/evidence` answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceReceipt {
+    /// Tenant echo.
+    pub tenant: String,
+    /// Intent echo.
+    pub intent_id: String,
+    /// Intent state after the evidence (e.g. `evidence_accepted`).
+    #[serde(default)]
+    pub state: Option<String>,
+    /// Whether the intent's predicate passed on this evidence.
+    #[serde(default)]
+    pub predicate_passed: Option<bool>,
+    /// Fields this kit does not know yet.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `POST /intents` answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IntentCreated {
+    /// Tenant echo.
+    pub tenant: String,
+    /// Intent echo.
+    pub intent_id: String,
+    /// Intent state.
+    #[serde(default)]
+    pub state: Option<String>,
+    /// Other fields (capability token fields are not stored here: use the raw call).
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `GET /ledger/v1/tip`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LedgerTip {
+    /// Schema version of the ledger.
+    pub schema_version: u32,
+    /// Tenant echo.
+    pub tenant_id: String,
+    /// Sequence number of the last entry (0 when empty).
+    pub seq: u64,
+    /// Commitment of the last entry, hex.
+    pub entry_commitment_hex: Option<String>,
+    /// Whether the ledger has no entry.
+    pub empty: bool,
+}
+
+/// `GET /ledger/v1/authority`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LedgerAuthority {
+    /// Tenant echo.
+    pub tenant_id: String,
+    /// Ed25519 key that signs ledger entries, hex.
+    pub verifying_key_hex: String,
+    /// Other fields.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `GET /ledger/v1/events`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LedgerEventsPage {
+    /// Schema version.
+    pub schema_version: u32,
+    /// Tenant echo.
+    pub tenant_id: String,
+    /// Entries, oldest first.
+    pub entries: Vec<Value>,
+    /// Cursor for the next page; `None` at the end.
+    pub next_after_seq: Option<u64>,
+}
+
+/// `GET /ledger/v1/merkle/latest`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MerkleLatest {
+    /// Tenant echo.
+    pub tenant_id: String,
+    /// Latest signed checkpoint, if any.
+    pub checkpoint: Option<Value>,
+}
+
+pub(crate) struct HarborInner {
+    pub http: Http,
+    pub base: BaseUrl,
+    pub verify_url: String,
+    pub tenant_id: String,
+    pub tokens: GatewayHarborTokenProvider,
+    pub life: Arc<Lifecycle>,
+    token_binding_cache: Mutex<Option<(Secret, Option<crate::capability::TokenBinding>)>>,
+}
+
+/// Harbor calls bound to one tenant. Cheap to clone (shares the session).
+#[derive(Clone)]
+pub struct HarborClient {
+    pub(crate) inner: Arc<HarborInner>,
+}
+
+impl fmt::Debug for HarborClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HarborClient")
+            .field("harbor_base_url", &self.inner.base.as_str())
+            .field("tenant_id", &self.inner.tenant_id)
+            .finish()
+    }
+}
+
+fn str_field<'a>(v: &'a Value, k: &str, url: &str) -> Result<&'a str> {
+    v.get(k)
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::invalid_response(url, format!("field `{k}` is missing or not a string")))
+}
+
+fn opt_str(v: &Value, k: &str, url: &str) -> Result<Option<String>> {
+    match v.get(k) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(Error::invalid_response(url, format!("field `{k}` is not a string"))),
+    }
+}
+
+impl HarborClient {
+    pub(crate) fn new(http: Http, base: BaseUrl, tenant_id: String, tokens: GatewayHarborTokenProvider, life: Arc<Lifecycle>) -> Self {
+        HarborClient {
+            inner: Arc::new(HarborInner {
+                verify_url: base.join("/verify"),
+                http,
+                base,
+                tenant_id,
+                tokens,
+                life,
+                token_binding_cache: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// The tenant this client is bound to (from the Gateway, never the caller).
+    pub fn tenant_id(&self) -> &str {
+        &self.inner.tenant_id
+    }
+
+    /// The Harbor base URL.
+    pub fn base_url(&self) -> &str {
+        self.inner.base.as_str()
+    }
+
+    /// The token provider behind this client.
+    pub fn token_provider(&self) -> &GatewayHarborTokenProvider {
+        &self.inner.tokens
+    }
+
+    /// Checks the token's own binding facts against the call (no request made).
+    pub fn check_token_binding(&self, intent_id: &Uuid, token: &Secret) -> Result<()> {
+        let binding = {
+            let mut cache = self.inner.token_binding_cache.lock();
+            match cache.as_ref() {
+                Some((t, b)) if t == token => b.clone(),
+                _ => {
+                    let b = read_token_binding(token.expose());
+                    *cache = Some((token.clone(), b.clone()));
+                    b
+                }
+            }
+        };
+        let Some(binding) = binding else { return Ok(()) };
+        if let Some(bound) = binding.intent_id {
+            if Uuid::parse_str(&bound).ok().as_ref() != Some(intent_id) {
+                return Err(Error::TokenIntentMismatch { bound_kind: "intent", bound, requested: intent_id.to_string() });
+            }
+        }
+        if let Some(bound) = binding.tenant_id {
+            if bound != self.inner.tenant_id {
+                return Err(Error::TokenIntentMismatch {
+                    bound_kind: "tenant",
+                    bound,
+                    requested: self.inner.tenant_id.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends one Harbor request with bearer + tenant, re-minting once on 401.
+    async fn call(&self, method: Method, url: &str, body: Option<Bytes>, idempotency_key: Option<&str>) -> Result<Resp> {
+        let _permit = self.inner.life.enter()?;
+        let mut token = self.inner.tokens.token().await?;
+        let mut reminted = false;
+        loop {
+            let req = Req {
+                method: method.clone(),
+                url,
+                bearer: Some(&token.access_token),
+                tenant: Some(&self.inner.tenant_id),
+                body: body.clone(),
+                idempotency_key,
+                retry: method == Method::GET || idempotency_key.is_some(),
+            };
+            let resp = self.inner.http.send(&req).await?;
+            if resp.status.as_u16() == 401 && !reminted {
+                reminted = true;
+                tracing::debug!(target: "paybond_kit::harbor", url, "401 from Harbor; re-minting the JWT once");
+                token = self.inner.tokens.rotate_after(token.generation()).await?;
+                continue;
+            }
+            if resp.status.as_u16() >= 400 {
+                return Err(resp.error_for(Service::Harbor, url));
+            }
+            return Ok(resp);
+        }
+    }
+
+    fn check_tenant_echo(&self, got: &str, url: &str, field: &str) -> Result<()> {
+        if got != self.inner.tenant_id {
+            return Err(Error::TenantBinding {
+                message: format!(
+                    "{url} answered `{field}` = {got:?}, but this client is bound to tenant {:?}",
+                    self.inner.tenant_id
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    fn check_intent_echo(&self, got: &str, want: &Uuid, url: &str) -> Result<()> {
+        if Uuid::parse_str(got).ok().as_ref() != Some(want) {
+            return Err(Error::TenantBinding {
+                message: format!("{url} answered `intent_id` = {got:?}, but the request named intent {want}"),
+            });
+        }
+        Ok(())
+    }
+
+    /// `POST /verify`: may this operation run, and reserve its spend.
+    ///
+    /// `Ok` carries Harbor's answer (allow or deny). Everything else (transport,
+    /// HTTP >= 400, malformed answer, echo mismatch, a token bound to another
+    /// intent) is an `Err`, which a guard treats as a deny.
+    pub async fn verify_capability(&self, req: &VerifyRequest) -> Result<VerifyResponse> {
+        let intent = parse_uuid("intent_id", &req.intent_id)?;
+        if req.operation.trim().is_empty() {
+            return Err(Error::invalid_argument("operation", "must not be empty"));
+        }
+        if req.token.is_empty() {
+            return Err(Error::invalid_argument("token", "must not be empty"));
+        }
+        if req.requested_spend_cents > i64::MAX as u64 {
+            return Err(Error::invalid_argument("requested_spend_cents", "expected an integer between 0 and 2^63-1"));
+        }
+        self.check_token_binding(&intent, &req.token)?;
+        let generated;
+        let key: &str = match &req.idempotency_key {
+            Some(k) => k,
+            None => {
+                generated = Uuid::new_v4().to_string();
+                &generated
+            }
+        };
+        if key.is_empty() || key.len() > 256 {
+            return Err(Error::invalid_argument("idempotency_key", "expected 1-256 characters"));
+        }
+        let mut body = Map::with_capacity(12);
+        body.insert("intent_id".into(), Value::from(intent.to_string()));
+        body.insert("token".into(), Value::from(req.token.expose()));
+        body.insert("operation".into(), Value::from(req.operation.as_str()));
+        body.insert("requested_spend_cents".into(), Value::from(req.requested_spend_cents));
+        body.insert("idempotency_key".into(), Value::from(key));
+        for (k, v) in [
+            ("tool_name", &req.tool_name),
+            ("tool_call_id", &req.tool_call_id),
+            ("currency", &req.currency),
+            ("agent_subject", &req.agent_subject),
+            ("vendor_id", &req.vendor_id),
+            ("task_id", &req.task_id),
+            ("workflow_id", &req.workflow_id),
+        ] {
+            if let Some(v) = v {
+                body.insert(k.into(), Value::from(v.as_str()));
+            }
+        }
+        let bytes = Bytes::from(serde_json::to_vec(&Value::Object(body)).map_err(Error::signing)?);
+        let url = &self.inner.verify_url;
+        let resp = self.call(Method::POST, url, Some(bytes), Some(key)).await?;
+        let out = self.parse_verify(&resp, url, &intent)?;
+        tracing::debug!(
+            target: "paybond_kit::harbor", tenant = %self.inner.tenant_id, intent = %intent,
+            operation = %req.operation, allow = out.allow, code = out.code.as_deref().unwrap_or(""),
+            "verify"
+        );
+        Ok(out)
+    }
+
+    fn parse_verify(&self, resp: &Resp, url: &str, intent: &Uuid) -> Result<VerifyResponse> {
+        let v = resp.json(url)?;
+        if !v.is_object() {
+            return Err(Error::invalid_response(url, "expected a JSON object"));
+        }
+        let allow = match v.get("allow") {
+            Some(Value::Bool(b)) => *b,
+            Some(other) => {
+                return Err(Error::invalid_response(url, format!("`allow` must be a JSON boolean, got {other}")))
+            }
+            None => return Err(Error::invalid_response(url, "field `allow` is missing")),
+        };
+        let audit_raw = str_field(&v, "audit_id", url)?;
+        let audit_id = Uuid::parse_str(audit_raw)
+            .map_err(|_| Error::invalid_response(url, format!("`audit_id` is not a UUID: {audit_raw:?}")))?;
+        let tenant = str_field(&v, "tenant", url)?;
+        self.check_tenant_echo(tenant, url, "tenant")?;
+        let intent_echo = str_field(&v, "intent_id", url)?;
+        self.check_intent_echo(intent_echo, intent, url)?;
+        let remaining_cents = match v.get("remaining_cents") {
+            None | Some(Value::Null) => None,
+            Some(n) => Some(n.as_i64().ok_or_else(|| Error::invalid_response(url, "`remaining_cents` is not an integer"))?),
+        };
+        let reason_codes = match v.get("reason_codes") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|x| x.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| Error::invalid_response(url, "`reason_codes` must be strings"))?,
+            Some(_) => return Err(Error::invalid_response(url, "`reason_codes` must be an array")),
+        };
+        let retry_after = match v.get("retry_after") {
+            None | Some(Value::Null) => None,
+            Some(n) => Some(n.as_f64().ok_or_else(|| Error::invalid_response(url, "`retry_after` is not a number"))?),
+        };
+        let decision_id = match v.get("decision_id") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(other) => Some(other.to_string()),
+        };
+        Ok(VerifyResponse {
+            allow,
+            audit_id,
+            tenant: tenant.to_owned(),
+            intent_id: intent.to_string(),
+            code: opt_str(&v, "code", url)?,
+            message: opt_str(&v, "message", url)?,
+            decision_id,
+            remaining_cents,
+            reason_codes,
+            retry_after,
+        })
+    }
+
+    /// Signs and sends `POST /intents` as the principal. The body is signed
+    /// for this client's tenant; `input.tenant_id` is overwritten with it.
+    pub async fn create_intent(&self, input: &IntentCreationInput, principal_signing_seed: &[u8; 32]) -> Result<IntentCreated> {
+        let mut input = input.clone();
+        input.tenant_id = self.inner.tenant_id.clone();
+        let body = sign_intent_creation(&input, principal_signing_seed)?;
+        let intent = parse_uuid("intent_id", &input.intent_id)?;
+        let url = self.inner.base.join("/intents");
+        let key = format!("intent-create-{intent}");
+        let resp = self.call(Method::POST, &url, Some(Bytes::from(intent_body_bytes(&body))), Some(&key)).await?;
+        let v = resp.json(&url)?;
+        let out: IntentCreated =
+            serde_json::from_value(v).map_err(|e| Error::invalid_response(&url, format!("unexpected shape ({e})")))?;
+        self.check_tenant_echo(&out.tenant, &url, "tenant")?;
+        self.check_intent_echo(&out.intent_id, &intent, &url)?;
+        Ok(out)
+    }
+
+    /// `POST /intents/{intent_id}/evidence` with an idempotency key (generated when `None`).
+    /// Retrying with the same key and body lands once; a different body under the same key is a 409.
+    pub async fn submit_evidence(&self, intent_id: &str, body: &EvidenceBody, idempotency_key: Option<&str>) -> Result<EvidenceReceipt> {
+        let intent = parse_uuid("intent_id", intent_id)?;
+        let generated;
+        let key = match idempotency_key {
+            Some(k) => k,
+            None => {
+                generated = Uuid::new_v4().to_string();
+                &generated
+            }
+        };
+        if key.is_empty() || key.len() > 256 {
+            return Err(Error::invalid_argument("idempotency_key", "expected 1-256 characters"));
+        }
+        let url = self.inner.base.join(&format!("/intents/{intent}/evidence"));
+        let bytes = Bytes::from(serde_json::to_vec(body).map_err(Error::signing)?);
+        let resp = self.call(Method::POST, &url, Some(bytes), Some(key)).await?;
+        let v = resp.json(&url)?;
+        let out: EvidenceReceipt =
+            serde_json::from_value(v).map_err(|e| Error::invalid_response(&url, format!("unexpected shape ({e})")))?;
+        self.check_tenant_echo(&out.tenant, &url, "tenant")?;
+        self.check_intent_echo(&out.intent_id, &intent, &url)?;
+        Ok(out)
+    }
+
+    async fn ledger_get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T> {
+        let url = self.inner.base.join(path);
+        let resp = self.call(Method::GET, &url, None, None).await?;
+        let v = resp.json(&url)?;
+        let tenant = str_field(&v, "tenant_id", &url)?;
+        self.check_tenant_echo(tenant, &url, "tenant_id")?;
+        serde_json::from_value(v).map_err(|e| Error::invalid_response(&url, format!("unexpected shape ({e})")))
+    }
+
+    /// `GET /ledger/v1/tip`.
+    pub async fn ledger_tip(&self) -> Result<LedgerTip> {
+        self.ledger_get("/ledger/v1/tip").await
+    }
+
+    /// `GET /ledger/v1/authority`.
+    pub async fn ledger_authority(&self) -> Result<LedgerAuthority> {
+        self.ledger_get("/ledger/v1/authority").await
+    }
+
+    /// `GET /ledger/v1/events?after_seq=N&limit=L` (exclusive cursor; limit 1..=256, default 64).
+    pub async fn ledger_events(&self, after_seq: Option<u64>, limit: Option<u32>) -> Result<LedgerEventsPage> {
+        let limit = limit.unwrap_or(64);
+        if !(1..=256).contains(&limit) {
+            return Err(Error::invalid_argument("limit", format!("expected 1..=256, got {limit}")));
+        }
+        let mut path = format!("/ledger/v1/events?limit={limit}");
+        if let Some(a) = after_seq {
+            path.push_str(&format!("&after_seq={a}"));
+        }
+        self.ledger_get(&path).await
+    }
+
+    /// `GET /ledger/v1/merkle/latest`.
+    pub async fn ledger_merkle_latest(&self) -> Result<MerkleLatest> {
+        self.ledger_get("/ledger/v1/merkle/latest").await
+    }
+}
