@@ -62,7 +62,7 @@ pub struct Fault {
     /// Apply with this probability to every matching request (until removed).
     #[serde(default)]
     pub probability: Option<f64>,
-    /// For `remove_field` / `set_field`.
+    /// For `remove_field` / `set_field`: a field name or dotted path (`receipt.score`).
     #[serde(default)]
     pub field: Option<String>,
     /// For `set_field`.
@@ -204,11 +204,20 @@ pub fn rewrite(kind: FaultKind, f: &Fault, body: &[u8]) -> Option<Vec<u8>> {
             let s = obj.get("allow").map(|a| a.to_string()).unwrap_or_else(|| "true".into());
             obj.insert("allow".into(), Value::from(s));
         }
-        FaultKind::RemoveField => {
-            obj.remove(f.field.as_deref().unwrap_or("audit_id"));
-        }
-        FaultKind::SetField => {
-            obj.insert(f.field.clone().unwrap_or_else(|| "allow".into()), f.value.clone().unwrap_or(Value::Null));
+        FaultKind::RemoveField | FaultKind::SetField => {
+            // `field` may be a dotted path into nested objects, e.g. `receipt.score`.
+            let path = f.field.clone().unwrap_or_else(|| "audit_id".into());
+            let mut parts: Vec<&str> = path.split('.').collect();
+            let last = parts.pop().unwrap_or("");
+            let mut cur = obj;
+            for p in parts {
+                cur = cur.get_mut(p)?.as_object_mut()?;
+            }
+            if kind == FaultKind::RemoveField {
+                cur.remove(last);
+            } else {
+                cur.insert(last.to_owned(), f.value.clone().unwrap_or(Value::Null));
+            }
         }
         _ => return None,
     }
