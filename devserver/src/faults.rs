@@ -104,6 +104,37 @@ impl Fault {
         self
     }
 
+    /// Sets `Retry-After` (seconds) for a `status` fault.
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
+    }
+
+    /// Adds latency before the fault acts.
+    pub fn latency_ms(mut self, ms: u64) -> Self {
+        self.latency_ms = Some(ms);
+        self
+    }
+
+    /// Fires with probability `p` on every matching request (until cleared).
+    pub fn probability(mut self, p: f64) -> Self {
+        self.probability = Some(p);
+        self.count = None;
+        self
+    }
+
+    /// Field (or dotted path) for `remove_field` / `set_field`.
+    pub fn field(mut self, f: &str) -> Self {
+        self.field = Some(f.to_owned());
+        self
+    }
+
+    /// Value for `set_field`.
+    pub fn value(mut self, v: Value) -> Self {
+        self.value = Some(v);
+        self
+    }
+
     fn matches(&self, method: &str, path: &str) -> bool {
         let path_ok = match self.route.strip_suffix('*') {
             Some(prefix) => path.starts_with(prefix),
