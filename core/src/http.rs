@@ -133,6 +133,15 @@ impl Http {
 
     /// Sends `req`, retrying when `req.retry` allows it.
     pub async fn send(&self, req: &Req<'_>) -> Result<Resp> {
+        use tracing::Instrument as _;
+        let span = tracing::debug_span!(
+            target: "paybond_kit::http", "paybond.request",
+            method = %req.method, url = req.url, tenant = req.tenant.unwrap_or("")
+        );
+        self.send_inner(req).instrument(span).await
+    }
+
+    async fn send_inner(&self, req: &Req<'_>) -> Result<Resp> {
         let attempts = if req.retry { self.opts.max_retries.max(1) } else { 1 };
         let mut attempt = 0;
         loop {

@@ -68,6 +68,9 @@ pub struct Fault {
     /// For `set_field`.
     #[serde(default)]
     pub value: Option<Value>,
+    /// For `status`: the body to answer (default: an `injected_fault` error object).
+    #[serde(default)]
+    pub body: Option<Value>,
     /// Times this fault fired.
     #[serde(default)]
     pub fired: u64,
@@ -88,6 +91,7 @@ impl Fault {
             probability: None,
             field: None,
             value: None,
+            body: None,
             fired: 0,
         }
     }

@@ -728,7 +728,10 @@ async fn handle(app: Arc<App>, router: Router, remote: SocketAddr, mut req: axum
             if let Some(ra) = f.retry_after {
                 b = b.header("retry-after", ra.to_string());
             }
-            let body = json!({"error": "injected_fault", "message": format!("fault {} injected HTTP {status}", f.id)});
+            let body = f
+                .body
+                .clone()
+                .unwrap_or_else(|| json!({"error": "injected_fault", "message": format!("fault {} injected HTTP {status}", f.id)}));
             return Ok(b.body(Body::from(body.to_string())).unwrap_or_default());
         }
         FaultKind::Latency => return Ok(router.oneshot(req.map(Body::new)).await.unwrap_or_else(|e| match e {})),
