@@ -6,7 +6,12 @@ use std::time::Duration;
 
 /// A dev server with a JWT lifetime of `jwt_ttl` seconds.
 pub async fn harbor_with_ttl(jwt_ttl: u64) -> LocalHarbor {
-    LocalHarbor::start(DevServerConfig { jwt_ttl: Duration::from_secs(jwt_ttl), ..Default::default() }).await.unwrap()
+    LocalHarbor::start(DevServerConfig {
+        jwt_ttl: Duration::from_secs(jwt_ttl),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
 }
 
 /// Fast-failing options for tests: short timeout and backoff.
@@ -25,7 +30,9 @@ pub fn quick_options() -> SessionOptions {
 
 /// Opens a session on `h`'s seeded tenant.
 pub async fn open(h: &LocalHarbor, opts: SessionOptions) -> ServiceAccountHarborSession {
-    ServiceAccountHarborSession::open(&h.gateway_url, h.api_key(), &h.harbor_url, opts).await.unwrap()
+    ServiceAccountHarborSession::open(&h.gateway_url, h.api_key(), &h.harbor_url, opts)
+        .await
+        .unwrap()
 }
 
 /// A funded dev intent with a server-generated payee key.

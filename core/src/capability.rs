@@ -22,7 +22,11 @@ pub struct TokenBinding {
 /// Decodes a token in standard or URL-safe base64.
 pub fn decode_token_bytes(token: &str) -> Option<Vec<u8>> {
     let t = token.trim();
-    STANDARD.decode(t).or_else(|_| URL_SAFE.decode(t)).or_else(|_| URL_SAFE_NO_PAD.decode(t)).ok()
+    STANDARD
+        .decode(t)
+        .or_else(|_| URL_SAFE.decode(t))
+        .or_else(|_| URL_SAFE_NO_PAD.decode(t))
+        .ok()
 }
 
 /// Reads the binding facts of `token`. `None` when the token does not parse
@@ -41,9 +45,15 @@ pub fn read_token_binding(token: &str) -> Option<TokenBinding> {
 fn first_string_fact(source: &str, name: &str) -> Option<String> {
     for stmt in source.split(';') {
         let stmt = stmt.trim();
-        let Some(rest) = stmt.strip_prefix(name) else { continue };
-        let Some(rest) = rest.strip_prefix("(\"") else { continue };
-        let Some(end) = rest.find("\")") else { continue };
+        let Some(rest) = stmt.strip_prefix(name) else {
+            continue;
+        };
+        let Some(rest) = rest.strip_prefix("(\"") else {
+            continue;
+        };
+        let Some(end) = rest.find("\")") else {
+            continue;
+        };
         if rest[end + 2..].trim().is_empty() {
             return Some(rest[..end].to_owned());
         }
@@ -81,6 +91,9 @@ mod tests {
         let token = STANDARD.encode(b.to_vec().unwrap());
         let got = read_token_binding(&token).unwrap();
         assert_eq!(got.tenant_id.as_deref(), Some("tenant-a"));
-        assert_eq!(got.intent_id.as_deref(), Some("7f2a9b1e-2f66-4f4f-9c6e-8f4b8e85c401"));
+        assert_eq!(
+            got.intent_id.as_deref(),
+            Some("7f2a9b1e-2f66-4f4f-9c6e-8f4b8e85c401")
+        );
     }
 }

@@ -56,12 +56,18 @@ pub fn json_value_digest(value: &Value) -> [u8; 32] {
 
 /// Parses one artifact digest: 64 hex digits, optional `0x`, any case.
 pub fn parse_artifact_hex(raw: &str) -> Result<[u8; 32]> {
-    let s = raw.strip_prefix("0x").or_else(|| raw.strip_prefix("0X")).unwrap_or(raw);
+    let s = raw
+        .strip_prefix("0x")
+        .or_else(|| raw.strip_prefix("0X"))
+        .unwrap_or(raw);
     let mut out = [0u8; 32];
     if s.len() != 64 {
         return Err(Error::invalid_argument(
             "artifacts_blake3_hex",
-            format!("expected 64 hex digits (optionally 0x-prefixed), got {} characters", s.len()),
+            format!(
+                "expected 64 hex digits (optionally 0x-prefixed), got {} characters",
+                s.len()
+            ),
         ));
     }
     hex::decode_to_slice(s, &mut out)
@@ -86,7 +92,10 @@ mod tests {
     #[test]
     fn sorts_keys_by_bytes_recursively() {
         let v = json!({"b": 1, "a": [{"z": 1, "y": 2}], "10": 0, "2": 0});
-        assert_eq!(String::from_utf8(canonical_json(&v)).unwrap(), r#"{"10":0,"2":0,"a":[{"y":2,"z":1}],"b":1}"#);
+        assert_eq!(
+            String::from_utf8(canonical_json(&v)).unwrap(),
+            r#"{"10":0,"2":0,"a":[{"y":2,"z":1}],"b":1}"#
+        );
     }
 
     #[test]

@@ -156,17 +156,25 @@ impl Error {
 
     /// Shorthand for [`Error::InvalidArgument`].
     pub fn invalid_argument(field: impl Into<String>, message: impl fmt::Display) -> Self {
-        Error::InvalidArgument { field: field.into(), message: message.to_string() }
+        Error::InvalidArgument {
+            field: field.into(),
+            message: message.to_string(),
+        }
     }
 
     /// Shorthand for [`Error::InvalidResponse`].
     pub fn invalid_response(url: impl Into<String>, message: impl fmt::Display) -> Self {
-        Error::InvalidResponse { url: url.into(), message: message.to_string() }
+        Error::InvalidResponse {
+            url: url.into(),
+            message: message.to_string(),
+        }
     }
 
     /// Shorthand for [`Error::Signing`].
     pub fn signing(message: impl fmt::Display) -> Self {
-        Error::Signing { message: message.to_string() }
+        Error::Signing {
+            message: message.to_string(),
+        }
     }
 
     /// Whether a retry of the same request may succeed (used by the retry loop).
@@ -185,7 +193,8 @@ pub fn redact(text: &str) -> String {
     let mut out = String::with_capacity(text.len().min(MAX_BODY_TEXT + 16));
     let bytes = text.as_bytes();
     let mut i = 0;
-    let is_tok = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'+' | b'/' | b'=' | b'.');
+    let is_tok =
+        |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'+' | b'/' | b'=' | b'.');
     while i < bytes.len() {
         if is_tok(bytes[i]) {
             let start = i;
@@ -209,7 +218,7 @@ pub fn redact(text: &str) -> String {
                 cut -= 1;
             }
             out.truncate(cut);
-            out.push_str("…");
+            out.push('…');
             break;
         }
     }
@@ -231,9 +240,14 @@ mod tests {
         let key = format!("paybond_sk_sandbox_{}_{}", "a".repeat(32), "b".repeat(64));
         let jwt = "eyJhbGciOiJFZERTQSJ9.eyJ0aWQiOiJ0In0.c2lnbmF0dXJl";
         let tok = "En0KEwoE".repeat(30);
-        let text = format!("{{\"k\":\"{key}\",\"j\":\"Bearer {jwt}\",\"t\":\"{tok}\",\"ok\":\"tenant-1\"}}");
+        let text = format!(
+            "{{\"k\":\"{key}\",\"j\":\"Bearer {jwt}\",\"t\":\"{tok}\",\"ok\":\"tenant-1\"}}"
+        );
         let r = redact(&text);
-        assert!(!r.contains(&key) && !r.contains(jwt) && !r.contains(&tok), "{r}");
+        assert!(
+            !r.contains(&key) && !r.contains(jwt) && !r.contains(&tok),
+            "{r}"
+        );
         assert!(r.contains("tenant-1"));
     }
 

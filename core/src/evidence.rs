@@ -36,7 +36,10 @@ impl EvidenceSignVersion {
         match v {
             1 => Ok(EvidenceSignVersion::V1Legacy),
             2 => Ok(EvidenceSignVersion::V2),
-            other => Err(Error::invalid_argument("version", format!("expected 1 or 2, got {other}"))),
+            other => Err(Error::invalid_argument(
+                "version",
+                format!("expected 1 or 2, got {other}"),
+            )),
         }
     }
 }
@@ -98,13 +101,18 @@ pub struct SignedEvidence {
 /// Normalizes an RFC 3339 timestamp the way the signer does (`Z` for UTC,
 /// fractional seconds trimmed, offsets kept).
 pub fn normalize_rfc3339(field: &str, raw: &str) -> Result<String> {
-    let t = OffsetDateTime::parse(raw, &Rfc3339)
-        .map_err(|e| Error::invalid_argument(field, format!("expected an RFC 3339 timestamp, got {raw:?} ({e})")))?;
+    let t = OffsetDateTime::parse(raw, &Rfc3339).map_err(|e| {
+        Error::invalid_argument(
+            field,
+            format!("expected an RFC 3339 timestamp, got {raw:?} ({e})"),
+        )
+    })?;
     format_rfc3339(t, field)
 }
 
 fn format_rfc3339(t: OffsetDateTime, field: &str) -> Result<String> {
-    t.format(&Rfc3339).map_err(|e| Error::invalid_argument(field, format!("cannot format timestamp: {e}")))
+    t.format(&Rfc3339)
+        .map_err(|e| Error::invalid_argument(field, format!("cannot format timestamp: {e}")))
 }
 
 /// The current time as the signer formats it (UTC, `Z`).
@@ -115,11 +123,15 @@ pub fn now_rfc3339() -> String {
 
 /// Parses a lower- or upper-case UUID.
 pub(crate) fn parse_uuid(field: &str, raw: &str) -> Result<Uuid> {
-    Uuid::parse_str(raw).map_err(|_| Error::invalid_argument(field, format!("expected a UUID, got {raw:?}")))
+    Uuid::parse_str(raw)
+        .map_err(|_| Error::invalid_argument(field, format!("expected a UUID, got {raw:?}")))
 }
 
 /// Builds the `EvidenceSignV1` bytes. Returns them with the normalized timestamp and artifacts.
-pub fn evidence_sign_bytes(input: &EvidenceInput<'_>, version: EvidenceSignVersion) -> Result<(Vec<u8>, String, Vec<String>)> {
+pub fn evidence_sign_bytes(
+    input: &EvidenceInput<'_>,
+    version: EvidenceSignVersion,
+) -> Result<(Vec<u8>, String, Vec<String>)> {
     let intent_id = parse_uuid("intent_id", input.intent_id)?;
     if input.tenant_id.is_empty() {
         return Err(Error::invalid_argument("tenant_id", "must not be empty"));
@@ -128,8 +140,11 @@ pub fn evidence_sign_bytes(input: &EvidenceInput<'_>, version: EvidenceSignVersi
         return Err(Error::invalid_argument("payee_did", "must not be empty"));
     }
     let submitted_at = normalize_rfc3339("submitted_at", input.submitted_at_rfc3339)?;
-    let raw_artifacts: Vec<[u8; 32]> =
-        input.artifacts_blake3_hex.iter().map(|a| parse_artifact_hex(a)).collect::<Result<_>>()?;
+    let raw_artifacts: Vec<[u8; 32]> = input
+        .artifacts_blake3_hex
+        .iter()
+        .map(|a| parse_artifact_hex(a))
+        .collect::<Result<_>>()?;
     let msg = EvidenceSignV1 {
         version: version.byte(),
         tenant_id: input.tenant_id,
@@ -141,17 +156,24 @@ pub fn evidence_sign_bytes(input: &EvidenceInput<'_>, version: EvidenceSignVersi
     };
     let bytes = match version {
         EvidenceSignVersion::V2 => bincode::serde::encode_to_vec(&msg, bincode::config::standard()),
-        EvidenceSignVersion::V1Legacy => bincode::serde::encode_to_vec(&msg, bincode::config::legacy()),
+        EvidenceSignVersion::V1Legacy => {
+            bincode::serde::encode_to_vec(&msg, bincode::config::legacy())
+        }
     }
     .map_err(Error::signing)?;
-    Ok((bytes, submitted_at, raw_artifacts.iter().map(hex::encode).collect()))
+    Ok((
+        bytes,
+        submitted_at,
+        raw_artifacts.iter().map(hex::encode).collect(),
+    ))
 }
 
 /// Parses a 32-byte Ed25519 seed from 64 hex digits.
 pub fn seed_from_hex(field: &str, hex_seed: &str) -> Result<[u8; 32]> {
     let mut seed = [0u8; 32];
-    hex::decode_to_slice(hex_seed.trim(), &mut seed)
-        .map_err(|_| Error::invalid_argument(field, "expected 64 hex digits (a 32-byte Ed25519 seed)"))?;
+    hex::decode_to_slice(hex_seed.trim(), &mut seed).map_err(|_| {
+        Error::invalid_argument(field, "expected 64 hex digits (a 32-byte Ed25519 seed)")
+    })?;
     Ok(seed)
 }
 
@@ -187,7 +209,9 @@ pub fn verify_evidence_body(
     let key = decode_pubkey("payee_pubkey", &body.payee_pubkey)?;
     let sig = decode_signature("payee_signature", &body.payee_signature)?;
     if body.submitted_at != normalize_rfc3339("submitted_at", &body.submitted_at)? {
-        return Err(Error::SignatureInvalid { message: "submitted_at is not in signed (normalized) form".into() });
+        return Err(Error::SignatureInvalid {
+            message: "submitted_at is not in signed (normalized) form".into(),
+        });
     }
     let input = EvidenceInput {
         tenant_id,
@@ -203,21 +227,28 @@ pub fn verify_evidence_body(
             return Ok(*v);
         }
     }
-    Err(Error::SignatureInvalid { message: "payee signature does not verify for this tenant, intent and body".into() })
+    Err(Error::SignatureInvalid {
+        message: "payee signature does not verify for this tenant, intent and body".into(),
+    })
 }
 
 /// Decodes a standard-base64 Ed25519 public key.
 pub fn decode_pubkey(field: &str, b64: &str) -> Result<VerifyingKey> {
-    let raw = B64.decode(b64).map_err(|_| Error::invalid_argument(field, "expected standard base64"))?;
+    let raw = B64
+        .decode(b64)
+        .map_err(|_| Error::invalid_argument(field, "expected standard base64"))?;
     let arr: [u8; 32] = raw
         .try_into()
         .map_err(|_| Error::invalid_argument(field, "expected a 32-byte Ed25519 public key"))?;
-    VerifyingKey::from_bytes(&arr).map_err(|_| Error::invalid_argument(field, "not a valid Ed25519 public key"))
+    VerifyingKey::from_bytes(&arr)
+        .map_err(|_| Error::invalid_argument(field, "not a valid Ed25519 public key"))
 }
 
 /// Decodes a standard-base64 Ed25519 signature.
 pub fn decode_signature(field: &str, b64: &str) -> Result<ed25519_dalek::Signature> {
-    let raw = B64.decode(b64).map_err(|_| Error::invalid_argument(field, "expected standard base64"))?;
+    let raw = B64
+        .decode(b64)
+        .map_err(|_| Error::invalid_argument(field, "expected standard base64"))?;
     let arr: [u8; 64] = raw
         .try_into()
         .map_err(|_| Error::invalid_argument(field, "expected a 64-byte Ed25519 signature"))?;
@@ -230,8 +261,14 @@ mod tests {
 
     #[test]
     fn timestamps_normalize() {
-        assert_eq!(normalize_rfc3339("t", "2030-01-02T15:04:05.120Z").unwrap(), "2030-01-02T15:04:05.12Z");
-        assert_eq!(normalize_rfc3339("t", "2030-01-02T17:04:05+02:00").unwrap(), "2030-01-02T17:04:05+02:00");
+        assert_eq!(
+            normalize_rfc3339("t", "2030-01-02T15:04:05.120Z").unwrap(),
+            "2030-01-02T15:04:05.12Z"
+        );
+        assert_eq!(
+            normalize_rfc3339("t", "2030-01-02T17:04:05+02:00").unwrap(),
+            "2030-01-02T17:04:05+02:00"
+        );
         let e = normalize_rfc3339("submitted_at", "yesterday").unwrap_err();
         assert!(e.to_string().contains("submitted_at"));
     }
@@ -249,7 +286,16 @@ mod tests {
         };
         for v in [EvidenceSignVersion::V1Legacy, EvidenceSignVersion::V2] {
             let s = sign_payee_evidence_binding(&input, &[7; 32], v).unwrap();
-            assert_eq!(verify_evidence_body("t1", input.intent_id, &s.body, &[EvidenceSignVersion::V2, EvidenceSignVersion::V1Legacy]).unwrap(), v);
+            assert_eq!(
+                verify_evidence_body(
+                    "t1",
+                    input.intent_id,
+                    &s.body,
+                    &[EvidenceSignVersion::V2, EvidenceSignVersion::V1Legacy]
+                )
+                .unwrap(),
+                v
+            );
             assert!(verify_evidence_body("t2", input.intent_id, &s.body, &[v]).is_err());
         }
     }

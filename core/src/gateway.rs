@@ -111,7 +111,12 @@ impl fmt::Debug for GatewayHarborTokenProvider {
 }
 
 impl GatewayHarborTokenProvider {
-    pub(crate) fn with_http(http: Http, gateway: BaseUrl, api_key: Secret, skew: Duration) -> Result<Self> {
+    pub(crate) fn with_http(
+        http: Http,
+        gateway: BaseUrl,
+        api_key: Secret,
+        skew: Duration,
+    ) -> Result<Self> {
         if api_key.expose().trim().is_empty() {
             return Err(Error::invalid_argument("api_key", "must not be empty"));
         }
@@ -132,9 +137,18 @@ impl GatewayHarborTokenProvider {
     }
 
     /// A provider for `gateway_base_url` with its own HTTP client.
-    pub fn new(gateway_base_url: &str, api_key: Secret, options: &crate::SessionOptions) -> Result<Self> {
+    pub fn new(
+        gateway_base_url: &str,
+        api_key: Secret,
+        options: &crate::SessionOptions,
+    ) -> Result<Self> {
         let gateway = BaseUrl::parse("gateway_base_url", gateway_base_url)?;
-        Self::with_http(Http::new(options.http.clone())?, gateway, api_key, options.refresh_skew)
+        Self::with_http(
+            Http::new(options.http.clone())?,
+            gateway,
+            api_key,
+            options.refresh_skew,
+        )
     }
 
     /// The tenant the Gateway bound this key to (after the first exchange).
@@ -161,7 +175,11 @@ impl GatewayHarborTokenProvider {
 
     fn check_poison(&self) -> Result<()> {
         if let Some(msg) = self.inner.poisoned.read().as_ref() {
-            return Err(Error::GatewayAuth { status_code: None, body_text: None, message: msg.clone() });
+            return Err(Error::GatewayAuth {
+                status_code: None,
+                body_text: None,
+                message: msg.clone(),
+            });
         }
         Ok(())
     }
@@ -266,7 +284,11 @@ impl GatewayHarborTokenProvider {
                     *self.inner.poisoned.write() = Some(msg.clone());
                     *self.inner.current.write() = None;
                     tracing::warn!(target: "paybond_kit::gateway", bound = %b, got = %tenant_id, "tenant changed on refresh; session poisoned");
-                    return Err(Error::GatewayAuth { status_code: None, body_text: None, message: msg });
+                    return Err(Error::GatewayAuth {
+                        status_code: None,
+                        body_text: None,
+                        message: msg,
+                    });
                 }
                 Some(_) => {}
                 None => *bound = Some(tenant_id.clone()),
@@ -313,7 +335,11 @@ impl GatewayHarborTokenProvider {
             message: format!("principal answer is malformed ({e})"),
         })?;
         if p.tenant_id.is_empty() {
-            return Err(Error::GatewayAuth { status_code: None, body_text: None, message: "principal has an empty tenant_id".into() });
+            return Err(Error::GatewayAuth {
+                status_code: None,
+                body_text: None,
+                message: "principal has an empty tenant_id".into(),
+            });
         }
         Ok(p)
     }

@@ -6,7 +6,10 @@
 //! sign its result as payee evidence and submit it exactly once.
 
 use crate::error::{Error, Result};
-use crate::evidence::{now_rfc3339, parse_uuid, sign_payee_evidence_binding, EvidenceBody, EvidenceInput, EvidenceSignVersion};
+use crate::evidence::{
+    now_rfc3339, parse_uuid, sign_payee_evidence_binding, EvidenceBody, EvidenceInput,
+    EvidenceSignVersion,
+};
 use crate::harbor::{EvidenceReceipt, HarborClient, VerifyRequest};
 use crate::secret::Secret;
 use parking_lot::Mutex;
@@ -64,7 +67,12 @@ impl Decision {
 
     /// The deny for an error.
     pub fn from_error(err: &Error) -> Self {
-        Decision::Deny { code: err.code().to_owned(), reason: None, message: err.to_string(), audit_id: None }
+        Decision::Deny {
+            code: err.code().to_owned(),
+            reason: None,
+            message: err.to_string(),
+            audit_id: None,
+        }
     }
 
     /// `"<code>: <message>"` for a deny, `"allow"` otherwise.
@@ -156,10 +164,18 @@ pub fn evidence_idempotency_key(intent_id: &Uuid, call_id: &str) -> String {
 impl ToolGuard {
     /// A guard for `intent_id` with `token`. Fails early when the token is
     /// visibly bound to another intent or tenant.
-    pub fn new(harbor: HarborClient, intent_id: &str, token: Secret, options: GuardOptions) -> Result<Self> {
+    pub fn new(
+        harbor: HarborClient,
+        intent_id: &str,
+        token: Secret,
+        options: GuardOptions,
+    ) -> Result<Self> {
         let intent = parse_uuid("intent_id", intent_id)?;
         if token.is_empty() {
-            return Err(Error::invalid_argument("capability_token", "must not be empty"));
+            return Err(Error::invalid_argument(
+                "capability_token",
+                "must not be empty",
+            ));
         }
         harbor.check_token_binding(&intent, &token)?;
         Ok(ToolGuard {
@@ -183,7 +199,11 @@ impl ToolGuard {
 
     /// The Harbor operation for a tool name.
     pub fn operation_for<'a>(&'a self, tool: &'a str) -> &'a str {
-        self.options.operations.get(tool).map(String::as_str).unwrap_or(tool)
+        self.options
+            .operations
+            .get(tool)
+            .map(String::as_str)
+            .unwrap_or(tool)
     }
 
     /// Asks Harbor whether `call` may run with `spend_cents`. Never errors: any failure is a deny.
@@ -195,7 +215,8 @@ impl ToolGuard {
             requested_spend_cents: spend_cents,
             tool_name: Some(call.name.clone()),
             tool_call_id: (!call.call_id.is_empty()).then(|| call.call_id.clone()),
-            idempotency_key: (!call.call_id.is_empty()).then(|| format!("pbk-verify-{}-{}", self.intent_id, call.call_id))
+            idempotency_key: (!call.call_id.is_empty())
+                .then(|| format!("pbk-verify-{}-{}", self.intent_id, call.call_id))
                 .filter(|k| k.len() <= 256),
             currency: self.options.currency.clone(),
             agent_subject: self.options.agent_subject.clone(),
@@ -214,7 +235,12 @@ impl ToolGuard {
                     Some(m) if !m.is_empty() => format!("{reason}: {m}"),
                     _ => reason.clone(),
                 };
-                Decision::Deny { code: "harbor_denied".into(), reason: Some(reason), message, audit_id: Some(v.audit_id.to_string()) }
+                Decision::Deny {
+                    code: "harbor_denied".into(),
+                    reason: Some(reason),
+                    message,
+                    audit_id: Some(v.audit_id.to_string()),
+                }
             }
             Err(e) => Decision::from_error(&e),
         };
@@ -228,15 +254,29 @@ impl ToolGuard {
 
     /// After the tool ran: submits signed evidence for an allowed, successful
     /// call when an evidence signer is configured. Idempotent per call id.
-    pub async fn complete(&self, call: &ToolCall, decision: &Decision, outcome: &ToolOutcome) -> Result<Option<EvidenceReceipt>> {
-        let (Decision::Allow { .. }, ToolOutcome::Success(payload), Some(signer)) = (decision, outcome, &self.options.evidence) else {
+    pub async fn complete(
+        &self,
+        call: &ToolCall,
+        decision: &Decision,
+        outcome: &ToolOutcome,
+    ) -> Result<Option<EvidenceReceipt>> {
+        let (Decision::Allow { .. }, ToolOutcome::Success(payload), Some(signer)) =
+            (decision, outcome, &self.options.evidence)
+        else {
             return Ok(None);
         };
-        self.submit_evidence_for_call(call, payload, signer).await.map(Some)
+        self.submit_evidence_for_call(call, payload, signer)
+            .await
+            .map(Some)
     }
 
     /// Signs `payload` for `call` (once per call id) and submits it.
-    pub async fn submit_evidence_for_call(&self, call: &ToolCall, payload: &Value, signer: &EvidenceSigner) -> Result<EvidenceReceipt> {
+    pub async fn submit_evidence_for_call(
+        &self,
+        call: &ToolCall,
+        payload: &Value,
+        signer: &EvidenceSigner,
+    ) -> Result<EvidenceReceipt> {
         let body = {
             let mut signed = self.signed.lock();
             match signed.get(&call.call_id) {
@@ -261,6 +301,8 @@ impl ToolGuard {
             }
         };
         let key = evidence_idempotency_key(&self.intent_id, &call.call_id);
-        self.harbor.submit_evidence(&self.intent_id.to_string(), &body, Some(&key)).await
+        self.harbor
+            .submit_evidence(&self.intent_id.to_string(), &body, Some(&key))
+            .await
     }
 }

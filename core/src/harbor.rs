@@ -196,21 +196,30 @@ impl fmt::Debug for HarborClient {
 }
 
 fn str_field<'a>(v: &'a Value, k: &str, url: &str) -> Result<&'a str> {
-    v.get(k)
-        .and_then(Value::as_str)
-        .ok_or_else(|| Error::invalid_response(url, format!("field `{k}` is missing or not a string")))
+    v.get(k).and_then(Value::as_str).ok_or_else(|| {
+        Error::invalid_response(url, format!("field `{k}` is missing or not a string"))
+    })
 }
 
 fn opt_str(v: &Value, k: &str, url: &str) -> Result<Option<String>> {
     match v.get(k) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(Error::invalid_response(url, format!("field `{k}` is not a string"))),
+        Some(_) => Err(Error::invalid_response(
+            url,
+            format!("field `{k}` is not a string"),
+        )),
     }
 }
 
 impl HarborClient {
-    pub(crate) fn new(http: Http, base: BaseUrl, tenant_id: String, tokens: GatewayHarborTokenProvider, life: Arc<Lifecycle>) -> Self {
+    pub(crate) fn new(
+        http: Http,
+        base: BaseUrl,
+        tenant_id: String,
+        tokens: GatewayHarborTokenProvider,
+        life: Arc<Lifecycle>,
+    ) -> Self {
         HarborClient {
             inner: Arc::new(HarborInner {
                 verify_url: base.join("/verify"),
@@ -252,10 +261,16 @@ impl HarborClient {
                 }
             }
         };
-        let Some(binding) = binding else { return Ok(()) };
+        let Some(binding) = binding else {
+            return Ok(());
+        };
         if let Some(bound) = binding.intent_id {
             if Uuid::parse_str(&bound).ok().as_ref() != Some(intent_id) {
-                return Err(Error::TokenIntentMismatch { bound_kind: "intent", bound, requested: intent_id.to_string() });
+                return Err(Error::TokenIntentMismatch {
+                    bound_kind: "intent",
+                    bound,
+                    requested: intent_id.to_string(),
+                });
             }
         }
         if let Some(bound) = binding.tenant_id {
@@ -271,7 +286,13 @@ impl HarborClient {
     }
 
     /// Sends one Harbor request with bearer + tenant, re-minting once on 401.
-    async fn call(&self, method: Method, url: &str, body: Option<Bytes>, idempotency_key: Option<&str>) -> Result<Resp> {
+    async fn call(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<Bytes>,
+        idempotency_key: Option<&str>,
+    ) -> Result<Resp> {
         let _permit = self.inner.life.enter()?;
         let mut token = self.inner.tokens.token().await?;
         let mut reminted = false;
@@ -314,7 +335,9 @@ impl HarborClient {
     fn check_intent_echo(&self, got: &str, want: &Uuid, url: &str) -> Result<()> {
         if Uuid::parse_str(got).ok().as_ref() != Some(want) {
             return Err(Error::TenantBinding {
-                message: format!("{url} answered `intent_id` = {got:?}, but the request named intent {want}"),
+                message: format!(
+                    "{url} answered `intent_id` = {got:?}, but the request named intent {want}"
+                ),
             });
         }
         Ok(())
@@ -334,7 +357,10 @@ impl HarborClient {
             return Err(Error::invalid_argument("token", "must not be empty"));
         }
         if req.requested_spend_cents > i64::MAX as u64 {
-            return Err(Error::invalid_argument("requested_spend_cents", "expected an integer between 0 and 2^63-1"));
+            return Err(Error::invalid_argument(
+                "requested_spend_cents",
+                "expected an integer between 0 and 2^63-1",
+            ));
         }
         self.check_token_binding(&intent, &req.token)?;
         let generated;
@@ -346,13 +372,19 @@ impl HarborClient {
             }
         };
         if key.is_empty() || key.len() > 256 {
-            return Err(Error::invalid_argument("idempotency_key", "expected 1-256 characters"));
+            return Err(Error::invalid_argument(
+                "idempotency_key",
+                "expected 1-256 characters",
+            ));
         }
         let mut body = Map::with_capacity(12);
         body.insert("intent_id".into(), Value::from(intent.to_string()));
         body.insert("token".into(), Value::from(req.token.expose()));
         body.insert("operation".into(), Value::from(req.operation.as_str()));
-        body.insert("requested_spend_cents".into(), Value::from(req.requested_spend_cents));
+        body.insert(
+            "requested_spend_cents".into(),
+            Value::from(req.requested_spend_cents),
+        );
         body.insert("idempotency_key".into(), Value::from(key));
         for (k, v) in [
             ("tool_name", &req.tool_name),
@@ -387,20 +419,26 @@ impl HarborClient {
         let allow = match v.get("allow") {
             Some(Value::Bool(b)) => *b,
             Some(other) => {
-                return Err(Error::invalid_response(url, format!("`allow` must be a JSON boolean, got {other}")))
+                return Err(Error::invalid_response(
+                    url,
+                    format!("`allow` must be a JSON boolean, got {other}"),
+                ))
             }
             None => return Err(Error::invalid_response(url, "field `allow` is missing")),
         };
         let audit_raw = str_field(&v, "audit_id", url)?;
-        let audit_id = Uuid::parse_str(audit_raw)
-            .map_err(|_| Error::invalid_response(url, format!("`audit_id` is not a UUID: {audit_raw:?}")))?;
+        let audit_id = Uuid::parse_str(audit_raw).map_err(|_| {
+            Error::invalid_response(url, format!("`audit_id` is not a UUID: {audit_raw:?}"))
+        })?;
         let tenant = str_field(&v, "tenant", url)?;
         self.check_tenant_echo(tenant, url, "tenant")?;
         let intent_echo = str_field(&v, "intent_id", url)?;
         self.check_intent_echo(intent_echo, intent, url)?;
         let remaining_cents = match v.get("remaining_cents") {
             None | Some(Value::Null) => None,
-            Some(n) => Some(n.as_i64().ok_or_else(|| Error::invalid_response(url, "`remaining_cents` is not an integer"))?),
+            Some(n) => Some(n.as_i64().ok_or_else(|| {
+                Error::invalid_response(url, "`remaining_cents` is not an integer")
+            })?),
         };
         let reason_codes = match v.get("reason_codes") {
             None | Some(Value::Null) => Vec::new(),
@@ -409,11 +447,19 @@ impl HarborClient {
                 .map(|x| x.as_str().map(str::to_owned))
                 .collect::<Option<Vec<_>>>()
                 .ok_or_else(|| Error::invalid_response(url, "`reason_codes` must be strings"))?,
-            Some(_) => return Err(Error::invalid_response(url, "`reason_codes` must be an array")),
+            Some(_) => {
+                return Err(Error::invalid_response(
+                    url,
+                    "`reason_codes` must be an array",
+                ))
+            }
         };
         let retry_after = match v.get("retry_after") {
             None | Some(Value::Null) => None,
-            Some(n) => Some(n.as_f64().ok_or_else(|| Error::invalid_response(url, "`retry_after` is not a number"))?),
+            Some(n) => Some(
+                n.as_f64()
+                    .ok_or_else(|| Error::invalid_response(url, "`retry_after` is not a number"))?,
+            ),
         };
         let decision_id = match v.get("decision_id") {
             None | Some(Value::Null) => None,
@@ -436,17 +482,28 @@ impl HarborClient {
 
     /// Signs and sends `POST /intents` as the principal. The body is signed
     /// for this client's tenant; `input.tenant_id` is overwritten with it.
-    pub async fn create_intent(&self, input: &IntentCreationInput, principal_signing_seed: &[u8; 32]) -> Result<IntentCreated> {
+    pub async fn create_intent(
+        &self,
+        input: &IntentCreationInput,
+        principal_signing_seed: &[u8; 32],
+    ) -> Result<IntentCreated> {
         let mut input = input.clone();
         input.tenant_id = self.inner.tenant_id.clone();
         let body = sign_intent_creation(&input, principal_signing_seed)?;
         let intent = parse_uuid("intent_id", &input.intent_id)?;
         let url = self.inner.base.join("/intents");
         let key = format!("intent-create-{intent}");
-        let resp = self.call(Method::POST, &url, Some(Bytes::from(intent_body_bytes(&body))), Some(&key)).await?;
+        let resp = self
+            .call(
+                Method::POST,
+                &url,
+                Some(Bytes::from(intent_body_bytes(&body))),
+                Some(&key),
+            )
+            .await?;
         let v = resp.json(&url)?;
-        let out: IntentCreated =
-            serde_json::from_value(v).map_err(|e| Error::invalid_response(&url, format!("unexpected shape ({e})")))?;
+        let out: IntentCreated = serde_json::from_value(v)
+            .map_err(|e| Error::invalid_response(&url, format!("unexpected shape ({e})")))?;
         self.check_tenant_echo(&out.tenant, &url, "tenant")?;
         self.check_intent_echo(&out.intent_id, &intent, &url)?;
         Ok(out)
@@ -454,7 +511,12 @@ impl HarborClient {
 
     /// `POST /intents/{intent_id}/evidence` with an idempotency key (generated when `None`).
     /// Retrying with the same key and body lands once; a different body under the same key is a 409.
-    pub async fn submit_evidence(&self, intent_id: &str, body: &EvidenceBody, idempotency_key: Option<&str>) -> Result<EvidenceReceipt> {
+    pub async fn submit_evidence(
+        &self,
+        intent_id: &str,
+        body: &EvidenceBody,
+        idempotency_key: Option<&str>,
+    ) -> Result<EvidenceReceipt> {
         let intent = parse_uuid("intent_id", intent_id)?;
         let generated;
         let key = match idempotency_key {
@@ -465,14 +527,19 @@ impl HarborClient {
             }
         };
         if key.is_empty() || key.len() > 256 {
-            return Err(Error::invalid_argument("idempotency_key", "expected 1-256 characters"));
+            return Err(Error::invalid_argument(
+                "idempotency_key",
+                "expected 1-256 characters",
+            ));
         }
         let url = self.inner.base.join(&format!("/intents/{intent}/evidence"));
         let bytes = Bytes::from(serde_json::to_vec(body).map_err(Error::signing)?);
-        let resp = self.call(Method::POST, &url, Some(bytes), Some(key)).await?;
+        let resp = self
+            .call(Method::POST, &url, Some(bytes), Some(key))
+            .await?;
         let v = resp.json(&url)?;
-        let out: EvidenceReceipt =
-            serde_json::from_value(v).map_err(|e| Error::invalid_response(&url, format!("unexpected shape ({e})")))?;
+        let out: EvidenceReceipt = serde_json::from_value(v)
+            .map_err(|e| Error::invalid_response(&url, format!("unexpected shape ({e})")))?;
         self.check_tenant_echo(&out.tenant, &url, "tenant")?;
         self.check_intent_echo(&out.intent_id, &intent, &url)?;
         Ok(out)
@@ -484,7 +551,8 @@ impl HarborClient {
         let v = resp.json(&url)?;
         let tenant = str_field(&v, "tenant_id", &url)?;
         self.check_tenant_echo(tenant, &url, "tenant_id")?;
-        serde_json::from_value(v).map_err(|e| Error::invalid_response(&url, format!("unexpected shape ({e})")))
+        serde_json::from_value(v)
+            .map_err(|e| Error::invalid_response(&url, format!("unexpected shape ({e})")))
     }
 
     /// `GET /ledger/v1/tip`.
@@ -498,10 +566,17 @@ impl HarborClient {
     }
 
     /// `GET /ledger/v1/events?after_seq=N&limit=L` (exclusive cursor; limit 1..=256, default 64).
-    pub async fn ledger_events(&self, after_seq: Option<u64>, limit: Option<u32>) -> Result<LedgerEventsPage> {
+    pub async fn ledger_events(
+        &self,
+        after_seq: Option<u64>,
+        limit: Option<u32>,
+    ) -> Result<LedgerEventsPage> {
         let limit = limit.unwrap_or(64);
         if !(1..=256).contains(&limit) {
-            return Err(Error::invalid_argument("limit", format!("expected 1..=256, got {limit}")));
+            return Err(Error::invalid_argument(
+                "limit",
+                format!("expected 1..=256, got {limit}"),
+            ));
         }
         let mut path = format!("/ledger/v1/events?limit={limit}");
         if let Some(a) = after_seq {

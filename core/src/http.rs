@@ -75,8 +75,16 @@ impl Resp {
         let status_code = self.status.as_u16();
         let body_text = self.body_text();
         match service {
-            Service::Harbor => Error::HarborHttp { status_code, url: url.to_owned(), body_text },
-            Service::Signal => Error::SignalHttp { status_code, url: url.to_owned(), body_text },
+            Service::Harbor => Error::HarborHttp {
+                status_code,
+                url: url.to_owned(),
+                body_text,
+            },
+            Service::Signal => Error::SignalHttp {
+                status_code,
+                url: url.to_owned(),
+                body_text,
+            },
             Service::Gateway => Error::GatewayAuth {
                 status_code: Some(status_code),
                 message: format!("the Gateway answered HTTP {status_code}"),
@@ -118,7 +126,10 @@ impl Http {
             .tcp_nodelay(true)
             .user_agent(concat!("paybond-kit/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| Error::Transport { url: String::new(), message: format!("cannot build HTTP client: {e}") })?;
+            .map_err(|e| Error::Transport {
+                url: String::new(),
+                message: format!("cannot build HTTP client: {e}"),
+            })?;
         Ok(Http { client, opts })
     }
 
@@ -142,7 +153,11 @@ impl Http {
     }
 
     async fn send_inner(&self, req: &Req<'_>) -> Result<Resp> {
-        let attempts = if req.retry { self.opts.max_retries.max(1) } else { 1 };
+        let attempts = if req.retry {
+            self.opts.max_retries.max(1)
+        } else {
+            1
+        };
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -183,22 +198,29 @@ impl Http {
         let mut headers = HeaderMap::with_capacity(5);
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         if let Some(b) = req.bearer {
-            let mut v = HeaderValue::from_str(&format!("Bearer {}", b.expose()))
-                .map_err(|_| Error::invalid_argument("api_key", "contains characters not allowed in a header"))?;
+            let mut v = HeaderValue::from_str(&format!("Bearer {}", b.expose())).map_err(|_| {
+                Error::invalid_argument("api_key", "contains characters not allowed in a header")
+            })?;
             v.set_sensitive(true);
             headers.insert(AUTHORIZATION, v);
         }
         if let Some(t) = req.tenant {
             headers.insert(
                 "x-tenant-id",
-                HeaderValue::from_str(t).map_err(|_| Error::invalid_argument("tenant_id", "not a valid header value"))?,
+                HeaderValue::from_str(t).map_err(|_| {
+                    Error::invalid_argument("tenant_id", "not a valid header value")
+                })?,
             );
         }
         if let Some(k) = req.idempotency_key {
             headers.insert(
                 "idempotency-key",
-                HeaderValue::from_str(k)
-                    .map_err(|_| Error::invalid_argument("idempotency_key", "expected 1-256 visible ASCII characters"))?,
+                HeaderValue::from_str(k).map_err(|_| {
+                    Error::invalid_argument(
+                        "idempotency_key",
+                        "expected 1-256 visible ASCII characters",
+                    )
+                })?,
             );
         }
         let mut rb = self.client.request(req.method.clone(), req.url);
@@ -206,7 +228,11 @@ impl Http {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             rb = rb.body(body.clone());
         }
-        let resp = rb.headers(headers).send().await.map_err(|e| self.map_err(req.url, e))?;
+        let resp = rb
+            .headers(headers)
+            .send()
+            .await
+            .map_err(|e| self.map_err(req.url, e))?;
         let status = resp.status();
         let retry_after = resp
             .headers()
@@ -221,7 +247,10 @@ impl Http {
 
     fn map_err(&self, url: &str, e: reqwest::Error) -> Error {
         if e.is_timeout() {
-            return Error::Timeout { url: url.to_owned(), timeout_ms: self.opts.timeout.as_millis() as u64 };
+            return Error::Timeout {
+                url: url.to_owned(),
+                timeout_ms: self.opts.timeout.as_millis() as u64,
+            };
         }
         // reqwest's Display never includes headers; walk the source chain for the root cause.
         let mut message = e.to_string();
@@ -231,6 +260,9 @@ impl Http {
             message.push_str(&s.to_string());
             src = s.source();
         }
-        Error::Transport { url: url.to_owned(), message: redact(&message) }
+        Error::Transport {
+            url: url.to_owned(),
+            message: redact(&message),
+        }
     }
 }

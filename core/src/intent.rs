@@ -67,8 +67,11 @@ struct IntentCreationSign<'a> {
 
 /// Tools trimmed, ASCII-lower-cased, sorted and de-duplicated (empty names dropped).
 pub fn normalize_tools<S: AsRef<str>>(tools: &[S]) -> Vec<String> {
-    let mut out: Vec<String> =
-        tools.iter().map(|t| t.as_ref().trim().to_ascii_lowercase()).filter(|t| !t.is_empty()).collect();
+    let mut out: Vec<String> = tools
+        .iter()
+        .map(|t| t.as_ref().trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect();
     out.sort();
     out.dedup();
     out
@@ -82,10 +85,16 @@ pub fn allowed_tools_digest<S: AsRef<str>>(tools: &[S]) -> [u8; 32] {
 /// The exact bytes a principal signs.
 pub fn intent_sign_bytes(input: &IntentCreationInput) -> Result<Vec<u8>> {
     if normalize_tools(&input.allowed_tools).is_empty() {
-        return Err(Error::invalid_argument("allowed_tools", "expected at least one tool name"));
+        return Err(Error::invalid_argument(
+            "allowed_tools",
+            "expected at least one tool name",
+        ));
     }
     if input.amount_cents < 0 {
-        return Err(Error::invalid_argument("amount_cents", "expected an amount >= 0"));
+        return Err(Error::invalid_argument(
+            "amount_cents",
+            "expected an amount >= 0",
+        ));
     }
     let deadline = normalize_rfc3339("deadline", &input.deadline)?;
     let msg = IntentCreationSign {
@@ -110,7 +119,10 @@ pub fn intent_sign_bytes(input: &IntentCreationInput) -> Result<Vec<u8>> {
 
 /// Signs `input` with the principal's seed and builds the `POST /intents` body
 /// (canonical JSON: keys sorted).
-pub fn sign_intent_creation(input: &IntentCreationInput, principal_signing_seed: &[u8; 32]) -> Result<Value> {
+pub fn sign_intent_creation(
+    input: &IntentCreationInput,
+    principal_signing_seed: &[u8; 32],
+) -> Result<Value> {
     let bytes = intent_sign_bytes(input)?;
     let key = SigningKey::from_bytes(principal_signing_seed);
     let sig = key.sign(&bytes);
@@ -154,16 +166,27 @@ pub fn verify_intent_creation(tenant_id: &str, body: &Value) -> Result<IntentCre
     };
     let version = body.get("signing_version").and_then(Value::as_u64);
     if version != Some(INTENT_SIGNING_VERSION as u64) {
-        return Err(Error::invalid_argument("signing_version", format!("expected {INTENT_SIGNING_VERSION}")));
+        return Err(Error::invalid_argument(
+            "signing_version",
+            format!("expected {INTENT_SIGNING_VERSION}"),
+        ));
     }
     let payee_pubkey = crate::evidence::decode_pubkey("payee_pubkey", &s("payee_pubkey")?)?;
-    let principal_key = crate::evidence::decode_pubkey("principal_pubkey", &s("principal_pubkey")?)?;
+    let principal_key =
+        crate::evidence::decode_pubkey("principal_pubkey", &s("principal_pubkey")?)?;
     let sig = crate::evidence::decode_signature("principal_signature", &s("principal_signature")?)?;
     let tools = body
         .get("allowed_tools")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect::<Vec<_>>())
-        .ok_or_else(|| Error::invalid_argument("allowed_tools", "expected a non-empty array of strings"))?;
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .ok_or_else(|| {
+            Error::invalid_argument("allowed_tools", "expected a non-empty array of strings")
+        })?;
     let input = IntentCreationInput {
         tenant_id: tenant_id.to_owned(),
         intent_id: s("intent_id")?,
@@ -178,7 +201,11 @@ pub fn verify_intent_creation(tenant_id: &str, body: &Value) -> Result<IntentCre
         evidence_schema: body.get("evidence_schema").cloned().unwrap_or(Value::Null),
         deadline: s("deadline")?,
         predicate_dsl: body.get("predicate_dsl").cloned().unwrap_or(Value::Null),
-        predicate_ref: body.get("predicate_ref").and_then(Value::as_str).unwrap_or("").to_owned(),
+        predicate_ref: body
+            .get("predicate_ref")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned(),
         allowed_tools: tools,
         settlement_rail: s("settlement_rail")?,
         payee_pubkey: payee_pubkey.to_bytes(),
@@ -186,6 +213,8 @@ pub fn verify_intent_creation(tenant_id: &str, body: &Value) -> Result<IntentCre
     let bytes = intent_sign_bytes(&input)?;
     principal_key
         .verify(&bytes, &sig)
-        .map_err(|_| Error::SignatureInvalid { message: "principal signature does not verify".into() })?;
+        .map_err(|_| Error::SignatureInvalid {
+            message: "principal signature does not verify".into(),
+        })?;
     Ok(input)
 }

@@ -40,7 +40,12 @@ impl Drop for Secret {
     fn drop(&mut self) {
         // Best effort: overwrite the bytes before the allocation is freed.
         // SAFETY: writing zero bytes keeps the string valid UTF-8.
-        unsafe { self.0.as_bytes_mut().iter_mut().for_each(|b| std::ptr::write_volatile(b, 0)) };
+        unsafe {
+            self.0
+                .as_bytes_mut()
+                .iter_mut()
+                .for_each(|b| std::ptr::write_volatile(b, 0))
+        };
     }
 }
 

@@ -51,16 +51,21 @@ pub(crate) struct Lifecycle {
 
 impl Lifecycle {
     pub fn new() -> Arc<Self> {
-        Arc::new(Lifecycle { closed: AtomicBool::new(false), sem: Semaphore::new(PERMITS as usize) })
+        Arc::new(Lifecycle {
+            closed: AtomicBool::new(false),
+            sem: Semaphore::new(PERMITS as usize),
+        })
     }
 
     pub fn enter(&self) -> Result<SemaphorePermit<'_>> {
         if self.closed.load(Ordering::Acquire) {
-            return Err(Error::SessionClosed { message: "the session was closed; open a new one".into() });
+            return Err(Error::SessionClosed {
+                message: "the session was closed; open a new one".into(),
+            });
         }
-        self.sem
-            .try_acquire()
-            .map_err(|_| Error::SessionClosed { message: "the session was closed; open a new one".into() })
+        self.sem.try_acquire().map_err(|_| Error::SessionClosed {
+            message: "the session was closed; open a new one".into(),
+        })
     }
 
     pub fn is_closed(&self) -> bool {
@@ -108,7 +113,12 @@ impl ServiceAccountHarborSession {
         let gateway = BaseUrl::parse("gateway_base_url", gateway_base_url)?;
         let harbor = BaseUrl::parse("harbor_base_url", harbor_base_url)?;
         let http = Http::new(options.http.clone())?;
-        let provider = GatewayHarborTokenProvider::with_http(http.clone(), gateway, api_key.into(), options.refresh_skew)?;
+        let provider = GatewayHarborTokenProvider::with_http(
+            http.clone(),
+            gateway,
+            api_key.into(),
+            options.refresh_skew,
+        )?;
         let token = provider.token().await?;
         if let Some(expected) = &options.expected_tenant_id {
             if *expected != token.tenant_id {
@@ -121,8 +131,18 @@ impl ServiceAccountHarborSession {
             }
         }
         let life = Lifecycle::new();
-        let harbor = HarborClient::new(http, harbor, token.tenant_id.clone(), provider.clone(), life.clone());
-        Ok(ServiceAccountHarborSession { provider, harbor, life })
+        let harbor = HarborClient::new(
+            http,
+            harbor,
+            token.tenant_id.clone(),
+            provider.clone(),
+            life.clone(),
+        );
+        Ok(ServiceAccountHarborSession {
+            provider,
+            harbor,
+            life,
+        })
     }
 
     /// The Harbor client bound to this session's tenant.
@@ -178,17 +198,29 @@ impl fmt::Debug for ServiceAccountSignalSession {
 
 impl ServiceAccountSignalSession {
     /// Looks up the key's principal and binds a Signal client to its tenant.
-    pub async fn open(gateway_base_url: &str, api_key: impl Into<Secret>, options: SessionOptions) -> Result<Self> {
+    pub async fn open(
+        gateway_base_url: &str,
+        api_key: impl Into<Secret>,
+        options: SessionOptions,
+    ) -> Result<Self> {
         let gateway = BaseUrl::parse("gateway_base_url", gateway_base_url)?;
         let http = Http::new(options.http.clone())?;
-        let provider = GatewayHarborTokenProvider::with_http(http, gateway, api_key.into(), options.refresh_skew)?;
+        let provider = GatewayHarborTokenProvider::with_http(
+            http,
+            gateway,
+            api_key.into(),
+            options.refresh_skew,
+        )?;
         let principal = provider.principal().await?;
         if let Some(env) = &options.expected_environment {
             if *env != principal.environment {
                 return Err(Error::GatewayAuth {
                     status_code: None,
                     body_text: None,
-                    message: format!("the key is for environment {:?}, expected {env:?}", principal.environment),
+                    message: format!(
+                        "the key is for environment {:?}, expected {env:?}",
+                        principal.environment
+                    ),
                 });
             }
         }
@@ -204,7 +236,11 @@ impl ServiceAccountSignalSession {
         }
         let life = Lifecycle::new();
         let signal = GatewaySignalClient::new(provider, principal.tenant_id.clone(), life.clone());
-        Ok(ServiceAccountSignalSession { principal, signal, life })
+        Ok(ServiceAccountSignalSession {
+            principal,
+            signal,
+            life,
+        })
     }
 
     /// The Signal client.

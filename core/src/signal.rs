@@ -20,8 +20,12 @@ use std::sync::Arc;
 /// The only score version this kit reads.
 pub const SCORE_VERSION: &str = "1.0";
 /// The receipt fields that are not part of the signed digest.
-pub const RECEIPT_SIGNING_FIELDS: [&str; 4] =
-    ["signing_algorithm", "message_digest_hex", "signing_public_key_hex", "signature_hex"];
+pub const RECEIPT_SIGNING_FIELDS: [&str; 4] = [
+    "signing_algorithm",
+    "message_digest_hex",
+    "signing_public_key_hex",
+    "signature_hex",
+];
 /// `signing_algorithm` of receipts signed by [`sign_receipt`].
 pub const RECEIPT_SIGNING_ALGORITHM: &str = "ed25519-blake3-canonical-json";
 
@@ -41,25 +45,37 @@ pub fn sign_receipt(receipt: &mut Map<String, Value>, key: &SigningKey) {
     let sig = key.sign(&digest);
     receipt.insert("signing_algorithm".into(), RECEIPT_SIGNING_ALGORITHM.into());
     receipt.insert("message_digest_hex".into(), hex::encode(digest).into());
-    receipt.insert("signing_public_key_hex".into(), hex::encode(key.verifying_key().as_bytes()).into());
+    receipt.insert(
+        "signing_public_key_hex".into(),
+        hex::encode(key.verifying_key().as_bytes()).into(),
+    );
     receipt.insert("signature_hex".into(), hex::encode(sig.to_bytes()).into());
 }
 
 /// Verifies a receipt's signature with the key it names (or `trusted_key`
 /// when given, which must then match). A receipt without a key passes unchecked.
-pub fn verify_receipt_signature(receipt: &Map<String, Value>, trusted_key: Option<&VerifyingKey>) -> Result<()> {
+pub fn verify_receipt_signature(
+    receipt: &Map<String, Value>,
+    trusted_key: Option<&VerifyingKey>,
+) -> Result<()> {
     let get = |k: &str| receipt.get(k).and_then(Value::as_str).unwrap_or("");
     let key_hex = get("signing_public_key_hex");
     if key_hex.is_empty() {
         if trusted_key.is_some() {
-            return Err(Error::SignatureInvalid { message: "receipt is unsigned but a signing key is pinned".into() });
+            return Err(Error::SignatureInvalid {
+                message: "receipt is unsigned but a signing key is pinned".into(),
+            });
         }
         return Ok(());
     }
-    let bad = |m: &str| Error::SignatureInvalid { message: m.to_owned() };
+    let bad = |m: &str| Error::SignatureInvalid {
+        message: m.to_owned(),
+    };
     let mut key_bytes = [0u8; 32];
-    hex::decode_to_slice(key_hex, &mut key_bytes).map_err(|_| bad("signing_public_key_hex is not 32 bytes of hex"))?;
-    let key = VerifyingKey::from_bytes(&key_bytes).map_err(|_| bad("signing_public_key_hex is not an Ed25519 key"))?;
+    hex::decode_to_slice(key_hex, &mut key_bytes)
+        .map_err(|_| bad("signing_public_key_hex is not 32 bytes of hex"))?;
+    let key = VerifyingKey::from_bytes(&key_bytes)
+        .map_err(|_| bad("signing_public_key_hex is not an Ed25519 key"))?;
     if let Some(t) = trusted_key {
         if t != &key {
             return Err(bad("receipt is signed by a key other than the pinned one"));
@@ -67,10 +83,13 @@ pub fn verify_receipt_signature(receipt: &Map<String, Value>, trusted_key: Optio
     }
     let digest = receipt_signing_digest(receipt);
     if get("message_digest_hex") != hex::encode(digest) {
-        return Err(bad("message_digest_hex does not match the receipt's contents"));
+        return Err(bad(
+            "message_digest_hex does not match the receipt's contents",
+        ));
     }
     let mut sig = [0u8; 64];
-    hex::decode_to_slice(get("signature_hex"), &mut sig).map_err(|_| bad("signature_hex is not 64 bytes of hex"))?;
+    hex::decode_to_slice(get("signature_hex"), &mut sig)
+        .map_err(|_| bad("signature_hex is not 64 bytes of hex"))?;
     key.verify(&digest, &ed25519_dalek::Signature::from_bytes(&sig))
         .map_err(|_| bad("receipt signature does not verify"))
 }
@@ -275,7 +294,11 @@ pub struct OperatorReviewStatus {
     pub extra: Map<String, Value>,
 }
 
-const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 /// Percent-encodes a DID (or any value) for a path segment or query value (`:` → `%3A`).
 pub fn encode_component(s: &str) -> String {
@@ -301,19 +324,28 @@ impl fmt::Debug for GatewaySignalClient {
 }
 
 impl GatewaySignalClient {
-    pub(crate) fn new(provider: GatewayHarborTokenProvider, tenant_id: String, life: Arc<Lifecycle>) -> Self {
-        GatewaySignalClient { provider, tenant_id, life, trusted_key: None }
+    pub(crate) fn new(
+        provider: GatewayHarborTokenProvider,
+        tenant_id: String,
+        life: Arc<Lifecycle>,
+    ) -> Self {
+        GatewaySignalClient {
+            provider,
+            tenant_id,
+            life,
+            trusted_key: None,
+        }
     }
 
     /// Pins the receipt signing key (hex); receipts signed by any other key are rejected.
     pub fn with_trusted_signing_key(mut self, key_hex: &str) -> Result<Self> {
         let mut b = [0u8; 32];
-        hex::decode_to_slice(key_hex, &mut b)
-            .map_err(|_| Error::invalid_argument("signing_public_key_hex", "expected 64 hex digits"))?;
-        self.trusted_key = Some(
-            VerifyingKey::from_bytes(&b)
-                .map_err(|_| Error::invalid_argument("signing_public_key_hex", "not an Ed25519 key"))?,
-        );
+        hex::decode_to_slice(key_hex, &mut b).map_err(|_| {
+            Error::invalid_argument("signing_public_key_hex", "expected 64 hex digits")
+        })?;
+        self.trusted_key = Some(VerifyingKey::from_bytes(&b).map_err(|_| {
+            Error::invalid_argument("signing_public_key_hex", "not an Ed25519 key")
+        })?);
         Ok(self)
     }
 
@@ -322,7 +354,12 @@ impl GatewaySignalClient {
         &self.tenant_id
     }
 
-    async fn get(&self, path: &str, score_version: Option<&str>, none_on_404: bool) -> Result<Option<(Value, String)>> {
+    async fn get(
+        &self,
+        path: &str,
+        score_version: Option<&str>,
+        none_on_404: bool,
+    ) -> Result<Option<(Value, String)>> {
         let _in_flight = self.life.enter()?;
         let mut url = self.provider.gateway().join(path);
         if let Some(sv) = score_version {
@@ -353,14 +390,19 @@ impl GatewaySignalClient {
         let tenant = v.get("tenant_id").and_then(Value::as_str).unwrap_or("");
         if tenant != self.tenant_id {
             return Err(Error::TenantBinding {
-                message: format!("{url} answered tenant_id {tenant:?}, but this client is bound to {:?}", self.tenant_id),
+                message: format!(
+                    "{url} answered tenant_id {tenant:?}, but this client is bound to {:?}",
+                    self.tenant_id
+                ),
             });
         }
         if let Some(want) = operator_did {
             let got = v.get("operator_did").and_then(Value::as_str).unwrap_or("");
             if got != want {
                 return Err(Error::TenantBinding {
-                    message: format!("{url} answered operator_did {got:?}, but the request named {want:?}"),
+                    message: format!(
+                        "{url} answered operator_did {got:?}, but the request named {want:?}"
+                    ),
                 });
             }
         }
@@ -368,17 +410,23 @@ impl GatewaySignalClient {
     }
 
     fn typed<T: DeserializeOwned>(v: Value, url: &str) -> Result<T> {
-        serde_json::from_value(v).map_err(|e| Error::invalid_response(url, format!("unexpected shape ({e})")))
+        serde_json::from_value(v)
+            .map_err(|e| Error::invalid_response(url, format!("unexpected shape ({e})")))
     }
 
     /// `GET /reputation/{did}`: the operator's signed receipt (`None` on 404). The signature is checked.
-    pub async fn reputation_receipt(&self, operator_did: &str, score_version: Option<&str>) -> Result<Option<ReputationReceiptEnvelope>> {
+    pub async fn reputation_receipt(
+        &self,
+        operator_did: &str,
+        score_version: Option<&str>,
+    ) -> Result<Option<ReputationReceiptEnvelope>> {
         let path = format!("/reputation/{}", encode_component(operator_did));
-        let Some((v, url)) = self.get(&path, score_version, true).await? else { return Ok(None) };
-        let receipt = v
-            .get("receipt")
-            .and_then(Value::as_object)
-            .ok_or_else(|| Error::invalid_response(&url, "field `receipt` is missing or not an object"))?;
+        let Some((v, url)) = self.get(&path, score_version, true).await? else {
+            return Ok(None);
+        };
+        let receipt = v.get("receipt").and_then(Value::as_object).ok_or_else(|| {
+            Error::invalid_response(&url, "field `receipt` is missing or not an object")
+        })?;
         self.check_echo(&Value::Object(receipt.clone()), &url, Some(operator_did))?;
         verify_receipt_signature(receipt, self.trusted_key.as_ref())?;
         Self::typed(v, &url).map(Some)
@@ -395,17 +443,35 @@ impl GatewaySignalClient {
     }
 
     /// `GET /signal/v1/operators/{did}/explanation` (`None` on 404).
-    pub async fn operator_explanation(&self, operator_did: &str, score_version: Option<&str>) -> Result<Option<OperatorExplanation>> {
-        let path = format!("/signal/v1/operators/{}/explanation", encode_component(operator_did));
-        let Some((v, url)) = self.get(&path, score_version, true).await? else { return Ok(None) };
+    pub async fn operator_explanation(
+        &self,
+        operator_did: &str,
+        score_version: Option<&str>,
+    ) -> Result<Option<OperatorExplanation>> {
+        let path = format!(
+            "/signal/v1/operators/{}/explanation",
+            encode_component(operator_did)
+        );
+        let Some((v, url)) = self.get(&path, score_version, true).await? else {
+            return Ok(None);
+        };
         self.check_echo(&v, &url, Some(operator_did))?;
         Self::typed(v, &url).map(Some)
     }
 
     /// `GET /signal/v1/operators/{did}/review-status` (`None` on 404).
-    pub async fn operator_review_status(&self, operator_did: &str, score_version: Option<&str>) -> Result<Option<OperatorReviewStatus>> {
-        let path = format!("/signal/v1/operators/{}/review-status", encode_component(operator_did));
-        let Some((v, url)) = self.get(&path, score_version, true).await? else { return Ok(None) };
+    pub async fn operator_review_status(
+        &self,
+        operator_did: &str,
+        score_version: Option<&str>,
+    ) -> Result<Option<OperatorReviewStatus>> {
+        let path = format!(
+            "/signal/v1/operators/{}/review-status",
+            encode_component(operator_did)
+        );
+        let Some((v, url)) = self.get(&path, score_version, true).await? else {
+            return Ok(None);
+        };
         self.check_echo(&v, &url, Some(operator_did))?;
         Self::typed(v, &url).map(Some)
     }
@@ -418,12 +484,18 @@ mod tests {
     #[test]
     fn receipt_sign_verify_and_tamper() {
         let key = SigningKey::from_bytes(&[9; 32]);
-        let mut r = serde_json::json!({"tenant_id": "t", "operator_did": "did:x", "score": 700}).as_object().unwrap().clone();
+        let mut r = serde_json::json!({"tenant_id": "t", "operator_did": "did:x", "score": 700})
+            .as_object()
+            .unwrap()
+            .clone();
         sign_receipt(&mut r, &key);
         verify_receipt_signature(&r, None).unwrap();
         verify_receipt_signature(&r, Some(&key.verifying_key())).unwrap();
         r.insert("score".into(), 999.into());
-        assert_eq!(verify_receipt_signature(&r, None).unwrap_err().code(), "signature_invalid");
+        assert_eq!(
+            verify_receipt_signature(&r, None).unwrap_err().code(),
+            "signature_invalid"
+        );
         assert_eq!(encode_component("did:payee:1"), "did%3Apayee%3A1");
     }
 }

@@ -15,10 +15,16 @@ impl BaseUrl {
     /// Validates `raw` against the URL policy.
     pub fn parse(field: &str, raw: &str) -> Result<Self> {
         let parsed = url::Url::parse(raw.trim()).map_err(|e| {
-            Error::invalid_argument(field, format!("expected an absolute http(s) URL, got {raw:?} ({e})"))
+            Error::invalid_argument(
+                field,
+                format!("expected an absolute http(s) URL, got {raw:?} ({e})"),
+            )
         })?;
         if !parsed.username().is_empty() || parsed.password().is_some() {
-            return Err(Error::invalid_argument(field, "credentials in the URL are not accepted"));
+            return Err(Error::invalid_argument(
+                field,
+                "credentials in the URL are not accepted",
+            ));
         }
         match parsed.scheme() {
             "https" => {}
@@ -40,7 +46,10 @@ impl BaseUrl {
             }
         }
         if parsed.host_str().is_none() {
-            return Err(Error::invalid_argument(field, format!("URL {raw:?} has no host")));
+            return Err(Error::invalid_argument(
+                field,
+                format!("URL {raw:?} has no host"),
+            ));
         }
         let mut s = parsed.to_string();
         while s.ends_with('/') {
@@ -84,14 +93,33 @@ mod tests {
 
     #[test]
     fn policy() {
-        for ok in ["https://harbor.example.com", "http://localhost:8080/", "http://127.0.0.1:1", "http://127.9.9.9", "http://[::1]:80"] {
+        for ok in [
+            "https://harbor.example.com",
+            "http://localhost:8080/",
+            "http://127.0.0.1:1",
+            "http://127.9.9.9",
+            "http://[::1]:80",
+        ] {
             assert!(BaseUrl::parse("u", ok).is_ok(), "{ok}");
         }
-        for bad in ["http://example.com", "http://10.0.0.1", "ftp://x", "http://localhost.evil.com"] {
+        for bad in [
+            "http://example.com",
+            "http://10.0.0.1",
+            "ftp://x",
+            "http://localhost.evil.com",
+        ] {
             let e = BaseUrl::parse("u", bad).unwrap_err();
             assert_eq!(e.code(), "insecure_url", "{bad}");
         }
-        assert_eq!(BaseUrl::parse("u", "not a url").unwrap_err().code(), "invalid_argument");
-        assert_eq!(BaseUrl::parse("u", "http://localhost:9/").unwrap().join("/verify"), "http://localhost:9/verify");
+        assert_eq!(
+            BaseUrl::parse("u", "not a url").unwrap_err().code(),
+            "invalid_argument"
+        );
+        assert_eq!(
+            BaseUrl::parse("u", "http://localhost:9/")
+                .unwrap()
+                .join("/verify"),
+            "http://localhost:9/verify"
+        );
     }
 }

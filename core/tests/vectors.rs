@@ -1,8 +1,10 @@
 //! `../shared/vectors/*.json` reproduced byte for byte: sign bytes and the whole request body.
 
-use paybond_kit::evidence::{seed_from_hex, sign_payee_evidence_binding, EvidenceInput, EvidenceSignVersion};
-use paybond_kit::intent::{intent_body_bytes, sign_intent_creation, IntentCreationInput};
 use paybond_kit::digest::canonical_json;
+use paybond_kit::evidence::{
+    seed_from_hex, sign_payee_evidence_binding, EvidenceInput, EvidenceSignVersion,
+};
+use paybond_kit::intent::{intent_body_bytes, sign_intent_creation, IntentCreationInput};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -15,7 +17,8 @@ fn vectors_dir() -> PathBuf {
 
 fn load(name: &str) -> Value {
     let path = vectors_dir().join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
 }
 
@@ -26,8 +29,12 @@ fn check_evidence(file: &str, version: EvidenceSignVersion) {
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let i = &case["input"];
-        let artifacts: Vec<String> =
-            i["artifacts_blake3_hex"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_owned()).collect();
+        let artifacts: Vec<String> = i["artifacts_blake3_hex"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_owned())
+            .collect();
         let input = EvidenceInput {
             tenant_id: i["tenant_id"].as_str().unwrap(),
             intent_id: i["intent_id"].as_str().unwrap(),
@@ -38,13 +45,22 @@ fn check_evidence(file: &str, version: EvidenceSignVersion) {
         };
         let seed = seed_from_hex("payee_seed_hex", i["payee_seed_hex"].as_str().unwrap()).unwrap();
         let signed = sign_payee_evidence_binding(&input, &seed, version).unwrap();
-        assert_eq!(hex::encode(&signed.sign_bytes), case["expected"]["sign_bytes_hex"].as_str().unwrap(), "{file}/{name}: sign bytes");
+        assert_eq!(
+            hex::encode(&signed.sign_bytes),
+            case["expected"]["sign_bytes_hex"].as_str().unwrap(),
+            "{file}/{name}: sign bytes"
+        );
         let body = serde_json::to_value(&signed.body).unwrap();
         assert_eq!(body, case["expected"]["body"], "{file}/{name}: body");
         // Byte-level, independent of key order: the canonical bytes of the body we send
         // equal those of the vector's body (floats, escapes and big integers included).
-        let sent: Value = serde_json::from_slice(&serde_json::to_vec(&signed.body).unwrap()).unwrap();
-        assert_eq!(canonical_json(&sent), canonical_json(&case["expected"]["body"]), "{file}/{name}: body bytes");
+        let sent: Value =
+            serde_json::from_slice(&serde_json::to_vec(&signed.body).unwrap()).unwrap();
+        assert_eq!(
+            canonical_json(&sent),
+            canonical_json(&case["expected"]["body"]),
+            "{file}/{name}: body bytes"
+        );
     }
 }
 
@@ -55,7 +71,10 @@ fn evidence_sign_v2_vectors() {
 
 #[test]
 fn evidence_sign_v1_legacy_vectors() {
-    check_evidence("evidence_sign_v1_legacy.json", EvidenceSignVersion::V1Legacy);
+    check_evidence(
+        "evidence_sign_v1_legacy.json",
+        EvidenceSignVersion::V1Legacy,
+    );
 }
 
 #[test]
@@ -67,7 +86,9 @@ fn intent_create_v6_vectors() {
         let s = |k: &str| i[k].as_str().unwrap().to_owned();
         let payee_seed = seed_from_hex("payee_seed_hex", &s("payee_seed_hex")).unwrap();
         let principal_seed = seed_from_hex("principal_seed_hex", &s("principal_seed_hex")).unwrap();
-        let payee_pub = ed25519_dalek::SigningKey::from_bytes(&payee_seed).verifying_key().to_bytes();
+        let payee_pub = ed25519_dalek::SigningKey::from_bytes(&payee_seed)
+            .verifying_key()
+            .to_bytes();
         let input = IntentCreationInput {
             tenant_id: s("tenant_id"),
             intent_id: s("intent_id"),
@@ -80,14 +101,23 @@ fn intent_create_v6_vectors() {
             deadline: s("deadline"),
             predicate_dsl: i["predicate_dsl"].clone(),
             predicate_ref: s("predicate_ref"),
-            allowed_tools: i["allowed_tools"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_owned()).collect(),
+            allowed_tools: i["allowed_tools"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t.as_str().unwrap().to_owned())
+                .collect(),
             settlement_rail: s("settlement_rail"),
             payee_pubkey: payee_pub,
         };
         let body = sign_intent_creation(&input, &principal_seed).unwrap();
         let expected = &case["expected"]["body"];
         assert_eq!(body, *expected, "{name}: body");
-        assert_eq!(intent_body_bytes(&body), paybond_kit::digest::canonical_json(expected), "{name}: body bytes");
+        assert_eq!(
+            intent_body_bytes(&body),
+            paybond_kit::digest::canonical_json(expected),
+            "{name}: body bytes"
+        );
         // Harbor's side of the same bytes.
         let back = paybond_kit::intent::verify_intent_creation(&input.tenant_id, &body).unwrap();
         assert_eq!(back.intent_id, input.intent_id);

@@ -46,12 +46,19 @@ fn quote(s: &str) -> String {
 /// Mints a token (standard base64).
 pub fn mint(root: &KeyPair, g: &Grant) -> Result<String, TokenError> {
     let mut src = String::new();
-    src.push_str(&format!("{FACT_TENANT}({});\n{FACT_INTENT}({});\n", quote(&g.tenant_id), quote(&g.intent_id)));
+    src.push_str(&format!(
+        "{FACT_TENANT}({});\n{FACT_INTENT}({});\n",
+        quote(&g.tenant_id),
+        quote(&g.intent_id)
+    ));
     for op in &g.operations {
         src.push_str(&format!("allowed_operation({});\n", quote(op)));
     }
     let exp = rfc3339(g.expires_at);
-    src.push_str(&format!("budget_cents({});\nexpires_at({exp});\n", g.budget_cents));
+    src.push_str(&format!(
+        "budget_cents({});\nexpires_at({exp});\n",
+        g.budget_cents
+    ));
     src.push_str("check if operation($op), allowed_operation($op);\n");
     src.push_str("check if spend($s), budget_cents($b), $s <= $b;\n");
     src.push_str(&format!("check if time($t), $t <= {exp};\n"));
@@ -70,27 +77,58 @@ pub enum TokenCheck {
 }
 
 /// Authorizes (tenant, intent, operation, spend) against `token`.
-pub fn authorize(root: &PublicKey, token: &str, tenant: &str, intent: &str, operation: &str, spend: i64, now: SystemTime) -> TokenCheck {
+pub fn authorize(
+    root: &PublicKey,
+    token: &str,
+    tenant: &str,
+    intent: &str,
+    operation: &str,
+    spend: i64,
+    now: SystemTime,
+) -> TokenCheck {
     let Some(bytes) = decode_token_bytes(token) else {
         return TokenCheck::Deny("invalid_token", "capability token is not base64".into());
     };
     let biscuit = match Biscuit::from(&bytes, root) {
         Ok(b) => b,
-        Err(e) => return TokenCheck::Deny("invalid_token", format!("capability token does not verify: {e}")),
+        Err(e) => {
+            return TokenCheck::Deny(
+                "invalid_token",
+                format!("capability token does not verify: {e}"),
+            )
+        }
     };
-    let limits = AuthorizerLimits { max_facts: 1000, max_iterations: 100, max_time: Duration::from_millis(100) };
+    let limits = AuthorizerLimits {
+        max_facts: 1000,
+        max_iterations: 100,
+        max_time: Duration::from_millis(100),
+    };
     let build = || {
         AuthorizerBuilder::new()
             .set_limits(limits.clone())
-            .fact(biscuit_auth::builder::fact("operation", &[biscuit_auth::builder::string(operation)]))?
-            .fact(biscuit_auth::builder::fact("spend", &[biscuit_auth::builder::int(spend)]))?
-            .fact(biscuit_auth::builder::fact("time", &[biscuit_auth::builder::date(&now)]))?
+            .fact(biscuit_auth::builder::fact(
+                "operation",
+                &[biscuit_auth::builder::string(operation)],
+            ))?
+            .fact(biscuit_auth::builder::fact(
+                "spend",
+                &[biscuit_auth::builder::int(spend)],
+            ))?
+            .fact(biscuit_auth::builder::fact(
+                "time",
+                &[biscuit_auth::builder::date(&now)],
+            ))?
             .policy("allow if true")?
             .build(&biscuit)
     };
     let mut authz = match build() {
         Ok(a) => a,
-        Err(e) => return TokenCheck::Deny("invalid_token", format!("cannot load capability token: {e}")),
+        Err(e) => {
+            return TokenCheck::Deny(
+                "invalid_token",
+                format!("cannot load capability token: {e}"),
+            )
+        }
     };
     let one = |a: &mut biscuit_auth::Authorizer, rule: &str| -> Option<String> {
         let r: Vec<(String,)> = a.query(rule).ok()?;
@@ -100,12 +138,19 @@ pub fn authorize(root: &PublicKey, token: &str, tenant: &str, intent: &str, oper
     let tok_intent = one(&mut authz, &format!("data($t) <- {FACT_INTENT}($t)"));
     match tok_tenant {
         Some(t) if t == tenant => {}
-        Some(t) => return TokenCheck::Deny("tenant_mismatch", format!("token is bound to tenant {t:?}")),
+        Some(t) => {
+            return TokenCheck::Deny("tenant_mismatch", format!("token is bound to tenant {t:?}"))
+        }
         None => return TokenCheck::Deny("invalid_token", "token names no tenant".into()),
     }
     match tok_intent {
         Some(i) if i.eq_ignore_ascii_case(intent) => {}
-        Some(i) => return TokenCheck::Deny("token_intent_mismatch", format!("token is bound to intent {i}, not {intent}")),
+        Some(i) => {
+            return TokenCheck::Deny(
+                "token_intent_mismatch",
+                format!("token is bound to intent {i}, not {intent}"),
+            )
+        }
         None => return TokenCheck::Deny("invalid_token", "token names no intent".into()),
     }
     match authz.authorize() {
@@ -152,13 +197,50 @@ mod tests {
         let tok = mint(&root, &g).unwrap();
         let pk = root.public();
         let i = g.intent_id.as_str();
-        assert_eq!(authorize(&pk, &tok, "t1", i, "book", 100, now), TokenCheck::Ok);
-        assert!(matches!(authorize(&pk, &tok, "t1", i, "pay", 100, now), TokenCheck::Deny("operation_not_allowed", _)));
-        assert!(matches!(authorize(&pk, &tok, "t1", i, "book", 5000, now), TokenCheck::Deny("budget_exceeded", _)));
-        assert!(matches!(authorize(&pk, &tok, "t2", i, "book", 1, now), TokenCheck::Deny("tenant_mismatch", _)));
-        assert!(matches!(authorize(&pk, &tok, "t1", "11111111-1111-4111-8111-111111111111", "book", 1, now), TokenCheck::Deny("token_intent_mismatch", _)));
-        assert!(matches!(authorize(&pk, &tok, "t1", i, "book", 1, now + Duration::from_secs(3600)), TokenCheck::Deny("token_expired", _)));
-        assert!(matches!(authorize(&KeyPair::new().public(), &tok, "t1", i, "book", 1, now), TokenCheck::Deny("invalid_token", _)));
+        assert_eq!(
+            authorize(&pk, &tok, "t1", i, "book", 100, now),
+            TokenCheck::Ok
+        );
+        assert!(matches!(
+            authorize(&pk, &tok, "t1", i, "pay", 100, now),
+            TokenCheck::Deny("operation_not_allowed", _)
+        ));
+        assert!(matches!(
+            authorize(&pk, &tok, "t1", i, "book", 5000, now),
+            TokenCheck::Deny("budget_exceeded", _)
+        ));
+        assert!(matches!(
+            authorize(&pk, &tok, "t2", i, "book", 1, now),
+            TokenCheck::Deny("tenant_mismatch", _)
+        ));
+        assert!(matches!(
+            authorize(
+                &pk,
+                &tok,
+                "t1",
+                "11111111-1111-4111-8111-111111111111",
+                "book",
+                1,
+                now
+            ),
+            TokenCheck::Deny("token_intent_mismatch", _)
+        ));
+        assert!(matches!(
+            authorize(
+                &pk,
+                &tok,
+                "t1",
+                i,
+                "book",
+                1,
+                now + Duration::from_secs(3600)
+            ),
+            TokenCheck::Deny("token_expired", _)
+        ));
+        assert!(matches!(
+            authorize(&KeyPair::new().public(), &tok, "t1", i, "book", 1, now),
+            TokenCheck::Deny("invalid_token", _)
+        ));
         // The kit reads the binding without the root key.
         let b = paybond_kit::capability::read_token_binding(&tok).unwrap();
         assert_eq!(b.tenant_id.as_deref(), Some("t1"));

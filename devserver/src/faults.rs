@@ -144,7 +144,11 @@ impl Fault {
             Some(prefix) => path.starts_with(prefix),
             None => path == self.route,
         };
-        path_ok && self.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
+        path_ok
+            && self
+                .method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(method))
     }
 }
 
@@ -233,10 +237,16 @@ pub fn rewrite(kind: FaultKind, f: &Fault, body: &[u8]) -> Option<Vec<u8>> {
             }
         }
         FaultKind::WrongIntent => {
-            obj.insert("intent_id".into(), Value::from("00000000-0000-4000-8000-000000000bad"));
+            obj.insert(
+                "intent_id".into(),
+                Value::from("00000000-0000-4000-8000-000000000bad"),
+            );
         }
         FaultKind::NonBooleanAllow => {
-            let s = obj.get("allow").map(|a| a.to_string()).unwrap_or_else(|| "true".into());
+            let s = obj
+                .get("allow")
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "true".into());
             obj.insert("allow".into(), Value::from(s));
         }
         FaultKind::RemoveField | FaultKind::SetField => {

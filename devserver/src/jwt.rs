@@ -52,20 +52,30 @@ pub enum JwtError {
 /// Verifies signature, algorithm, audience and expiry; returns the claims.
 pub fn verify(key: &VerifyingKey, token: &str, now_unix: u64) -> Result<Claims, JwtError> {
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(JwtError::Malformed);
     };
     let header: serde_json::Value =
-        serde_json::from_slice(&B64URL.decode(h).map_err(|_| JwtError::Malformed)?).map_err(|_| JwtError::Malformed)?;
+        serde_json::from_slice(&B64URL.decode(h).map_err(|_| JwtError::Malformed)?)
+            .map_err(|_| JwtError::Malformed)?;
     if header.get("alg").and_then(|a| a.as_str()) != Some("EdDSA") {
         return Err(JwtError::Algorithm);
     }
-    let sig_bytes: [u8; 64] =
-        B64URL.decode(s).map_err(|_| JwtError::Malformed)?.try_into().map_err(|_| JwtError::Malformed)?;
-    key.verify(format!("{h}.{p}").as_bytes(), &ed25519_dalek::Signature::from_bytes(&sig_bytes))
-        .map_err(|_| JwtError::Signature)?;
+    let sig_bytes: [u8; 64] = B64URL
+        .decode(s)
+        .map_err(|_| JwtError::Malformed)?
+        .try_into()
+        .map_err(|_| JwtError::Malformed)?;
+    key.verify(
+        format!("{h}.{p}").as_bytes(),
+        &ed25519_dalek::Signature::from_bytes(&sig_bytes),
+    )
+    .map_err(|_| JwtError::Signature)?;
     let claims: Claims =
-        serde_json::from_slice(&B64URL.decode(p).map_err(|_| JwtError::Malformed)?).map_err(|_| JwtError::Malformed)?;
+        serde_json::from_slice(&B64URL.decode(p).map_err(|_| JwtError::Malformed)?)
+            .map_err(|_| JwtError::Malformed)?;
     if claims.aud != AUDIENCE {
         return Err(JwtError::Audience);
     }
@@ -81,12 +91,25 @@ mod tests {
     #[test]
     fn roundtrip_and_rejections() {
         let k = SigningKey::from_bytes(&[1; 32]);
-        let c = Claims { tid: "t".into(), sub: "s".into(), aud: AUDIENCE.into(), iat: 10, exp: 20, jti: "j".into() };
+        let c = Claims {
+            tid: "t".into(),
+            sub: "s".into(),
+            aud: AUDIENCE.into(),
+            iat: 10,
+            exp: 20,
+            jti: "j".into(),
+        };
         let t = mint(&k, &c);
         assert_eq!(verify(&k.verifying_key(), &t, 15).unwrap(), c);
         assert_eq!(verify(&k.verifying_key(), &t, 20), Err(JwtError::Expired));
         let other = SigningKey::from_bytes(&[2; 32]);
-        assert_eq!(verify(&other.verifying_key(), &t, 15), Err(JwtError::Signature));
-        assert_eq!(verify(&k.verifying_key(), "a.b", 15), Err(JwtError::Malformed));
+        assert_eq!(
+            verify(&other.verifying_key(), &t, 15),
+            Err(JwtError::Signature)
+        );
+        assert_eq!(
+            verify(&k.verifying_key(), "a.b", 15),
+            Err(JwtError::Malformed)
+        );
     }
 }

@@ -37,7 +37,11 @@ fn hex32(v: Option<&Value>) -> [u8; 32] {
 impl Ledger {
     /// The last entry's commitment (zeros when empty).
     pub fn tip_commitment(&self) -> [u8; 32] {
-        hex32(self.entries.last().and_then(|e| e.get("entry_commitment_hex")))
+        hex32(
+            self.entries
+                .last()
+                .and_then(|e| e.get("entry_commitment_hex")),
+        )
     }
 
     /// Appends `data` as a new entry of `kind`; returns the stored entry.
@@ -49,12 +53,18 @@ impl Ledger {
         entry.insert("seq".into(), seq.into());
         entry.insert("tenant_id".into(), tenant_id.into());
         entry.insert("kind".into(), kind.into());
-        entry.insert("recorded_at".into(), paybond_kit::evidence::now_rfc3339().into());
+        entry.insert(
+            "recorded_at".into(),
+            paybond_kit::evidence::now_rfc3339().into(),
+        );
         entry.insert("prev_commitment_hex".into(), hex::encode(prev).into());
         entry.insert("data".into(), data);
         let c = entry_commitment(&prev, &entry);
         entry.insert("entry_commitment_hex".into(), hex::encode(c).into());
-        entry.insert("signature_hex".into(), hex::encode(key.sign(&c).to_bytes()).into());
+        entry.insert(
+            "signature_hex".into(),
+            hex::encode(key.sign(&c).to_bytes()).into(),
+        );
         let v = Value::Object(entry);
         self.entries.push(v.clone());
         v
@@ -114,21 +124,32 @@ impl Ledger {
 }
 
 /// Checks chain continuity of consecutive entries (used by tests and tools).
-pub fn verify_chain(entries: &[Value], mut prev: [u8; 32], key: &ed25519_dalek::VerifyingKey) -> Result<[u8; 32], String> {
+pub fn verify_chain(
+    entries: &[Value],
+    mut prev: [u8; 32],
+    key: &ed25519_dalek::VerifyingKey,
+) -> Result<[u8; 32], String> {
     use ed25519_dalek::Verifier;
     for e in entries {
         let m = e.as_object().ok_or("entry is not an object")?;
         if hex32(m.get("prev_commitment_hex")) != prev {
-            return Err(format!("seq {:?}: prev_commitment_hex breaks the chain", m.get("seq")));
+            return Err(format!(
+                "seq {:?}: prev_commitment_hex breaks the chain",
+                m.get("seq")
+            ));
         }
         let c = entry_commitment(&prev, m);
         if hex32(m.get("entry_commitment_hex")) != c {
             return Err(format!("seq {:?}: commitment mismatch", m.get("seq")));
         }
         let mut sig = [0u8; 64];
-        hex::decode_to_slice(m.get("signature_hex").and_then(Value::as_str).unwrap_or(""), &mut sig)
-            .map_err(|_| "bad signature hex")?;
-        key.verify(&c, &ed25519_dalek::Signature::from_bytes(&sig)).map_err(|_| "bad entry signature")?;
+        hex::decode_to_slice(
+            m.get("signature_hex").and_then(Value::as_str).unwrap_or(""),
+            &mut sig,
+        )
+        .map_err(|_| "bad signature hex")?;
+        key.verify(&c, &ed25519_dalek::Signature::from_bytes(&sig))
+            .map_err(|_| "bad entry signature")?;
         prev = c;
     }
     Ok(prev)

@@ -99,7 +99,10 @@ impl DevIntent {
             tenant_id: s("tenant_id"),
             payee_did: s("payee_did"),
             payee_pubkey: s("payee_pubkey"),
-            payee_signing_seed_hex: v.get("payee_signing_seed_hex").and_then(Value::as_str).map(str::to_owned),
+            payee_signing_seed_hex: v
+                .get("payee_signing_seed_hex")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
             raw: v,
         }
     }
@@ -143,7 +146,11 @@ impl LocalHarbor {
     /// Binds both listeners and serves on the current tokio runtime.
     pub async fn start(config: DevServerConfig) -> std::io::Result<Self> {
         let app = Arc::new(state::App::new(config.jwt_ttl));
-        let (tenant_id, api_key) = app.create_tenant(Some(&config.tenant_id), Some("sandbox"), config.api_key.as_deref());
+        let (tenant_id, api_key) = app.create_tenant(
+            Some(&config.tenant_id),
+            Some("sandbox"),
+            config.api_key.as_deref(),
+        );
         let gw = TcpListener::bind(SocketAddr::new(config.host, config.gateway_port)).await?;
         let hb = TcpListener::bind(SocketAddr::new(config.host, config.harbor_port)).await?;
         let url = |l: &TcpListener| -> std::io::Result<String> {
@@ -155,9 +162,26 @@ impl LocalHarbor {
         };
         let (gateway_url, harbor_url) = (url(&gw)?, url(&hb)?);
         let (tx, rx) = watch::channel(false);
-        tokio::spawn(server::serve(gw, server::gateway_router(app.clone()), app.clone(), rx.clone()));
-        tokio::spawn(server::serve(hb, server::harbor_router(app.clone()), app.clone(), rx));
-        Ok(LocalHarbor { gateway_url, harbor_url, tenant_id, api_key, app, shutdown: tx })
+        tokio::spawn(server::serve(
+            gw,
+            server::gateway_router(app.clone()),
+            app.clone(),
+            rx.clone(),
+        ));
+        tokio::spawn(server::serve(
+            hb,
+            server::harbor_router(app.clone()),
+            app.clone(),
+            rx,
+        ));
+        Ok(LocalHarbor {
+            gateway_url,
+            harbor_url,
+            tenant_id,
+            api_key,
+            app,
+            shutdown: tx,
+        })
     }
 
     /// The seeded tenant's API key (a dev secret: do not log it).
@@ -181,7 +205,11 @@ impl LocalHarbor {
     }
 
     /// Creates a funded intent for `tenant_id`.
-    pub fn create_intent_for(&self, tenant_id: &str, req: &DevIntentRequest) -> Result<DevIntent, DevError> {
+    pub fn create_intent_for(
+        &self,
+        tenant_id: &str,
+        req: &DevIntentRequest,
+    ) -> Result<DevIntent, DevError> {
         self.app
             .create_dev_intent(tenant_id, req)
             .map(DevIntent::from_value)
@@ -200,7 +228,13 @@ impl LocalHarbor {
 
     /// Counters of one tenant.
     pub fn stats(&self, tenant_id: &str) -> Stats {
-        self.app.data.lock().tenants.get(tenant_id).map(|t| t.stats.clone()).unwrap_or_default()
+        self.app
+            .data
+            .lock()
+            .tenants
+            .get(tenant_id)
+            .map(|t| t.stats.clone())
+            .unwrap_or_default()
     }
 
     /// Per-tenant counters and totals, as `GET /dev/v1/stats` answers.

@@ -38,7 +38,11 @@ ADMIN (both URLs, loopback only)
 ";
 
 fn main() {
-    let mut cfg = DevServerConfig { gateway_port: 8787, harbor_port: 8788, ..DevServerConfig::default() };
+    let mut cfg = DevServerConfig {
+        gateway_port: 8787,
+        harbor_port: 8788,
+        ..DevServerConfig::default()
+    };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = |name: &str| {
@@ -58,7 +62,9 @@ fn main() {
                 print!("{HELP}");
                 return;
             }
-            "--gateway-port" => cfg.gateway_port = num("--gateway-port", val("--gateway-port")) as u16,
+            "--gateway-port" => {
+                cfg.gateway_port = num("--gateway-port", val("--gateway-port")) as u16
+            }
             "--harbor-port" => cfg.harbor_port = num("--harbor-port", val("--harbor-port")) as u16,
             "--jwt-ttl" => cfg.jwt_ttl = Duration::from_secs(num("--jwt-ttl", val("--jwt-ttl"))),
             "--tenant" => cfg.tenant_id = val("--tenant"),
@@ -76,7 +82,10 @@ fn main() {
             }
         }
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     rt.block_on(async move {
         let h = match LocalHarbor::start(cfg).await {
             Ok(h) => h,

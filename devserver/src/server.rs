@@ -48,7 +48,10 @@ fn ok_or_err(r: Result<Value, ApiError>) -> Resp {
 }
 
 fn now_unix() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 fn bearer(h: &HeaderMap) -> Option<&str> {
@@ -58,21 +61,39 @@ fn bearer(h: &HeaderMap) -> Option<&str> {
 }
 
 fn parse_json(body: &Bytes) -> Result<Value, ApiError> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| ApiError::new(400, "invalid_json", format!("body is not JSON: {e}")))?;
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::new(400, "invalid_json", format!("body is not JSON: {e}")))?;
     if !v.is_object() {
-        return Err(ApiError::new(400, "invalid_json", "body must be a JSON object"));
+        return Err(ApiError::new(
+            400,
+            "invalid_json",
+            "body must be a JSON object",
+        ));
     }
     Ok(v)
 }
 
 fn api_key_tenant(app: &App, h: &HeaderMap) -> Result<String, ApiError> {
-    let key = bearer(h).ok_or_else(|| ApiError::new(401, "unauthenticated", "missing `authorization: Bearer <api key>`"))?;
-    app.tenant_for_key(key).ok_or_else(|| ApiError::new(401, "invalid_api_key", "unknown API key"))
+    let key = bearer(h).ok_or_else(|| {
+        ApiError::new(
+            401,
+            "unauthenticated",
+            "missing `authorization: Bearer <api key>`",
+        )
+    })?;
+    app.tenant_for_key(key)
+        .ok_or_else(|| ApiError::new(401, "invalid_api_key", "unknown API key"))
 }
 
 /// Harbor auth: a JWT (not an API key), valid, and `x-tenant-id` equal to its `tid`.
 fn harbor_tenant(app: &App, h: &HeaderMap) -> Result<String, ApiError> {
-    let token = bearer(h).ok_or_else(|| ApiError::new(401, "unauthenticated", "missing `authorization: Bearer <harbor JWT>`"))?;
+    let token = bearer(h).ok_or_else(|| {
+        ApiError::new(
+            401,
+            "unauthenticated",
+            "missing `authorization: Bearer <harbor JWT>`",
+        )
+    })?;
     if token.starts_with("paybond_sk_") {
         return Err(ApiError::new(
             401,
@@ -82,15 +103,30 @@ fn harbor_tenant(app: &App, h: &HeaderMap) -> Result<String, ApiError> {
     }
     let claims = jwt::verify(&app.keys.jwt.verifying_key(), token, now_unix())
         .map_err(|e| ApiError::new(401, "invalid_token", format!("Harbor JWT rejected: {e:?}")))?;
-    let header_tenant = h.get("x-tenant-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let header_tenant = h
+        .get("x-tenant-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if header_tenant.is_empty() {
-        return Err(ApiError::new(403, "tenant_header_required", "missing x-tenant-id"));
+        return Err(ApiError::new(
+            403,
+            "tenant_header_required",
+            "missing x-tenant-id",
+        ));
     }
     if header_tenant != claims.tid {
-        return Err(ApiError::new(403, "tenant_mismatch", "x-tenant-id does not match the JWT's tenant"));
+        return Err(ApiError::new(
+            403,
+            "tenant_mismatch",
+            "x-tenant-id does not match the JWT's tenant",
+        ));
     }
     if !app.data.lock().tenants.contains_key(&claims.tid) {
-        return Err(ApiError::new(403, "tenant_unknown", "tenant no longer exists"));
+        return Err(ApiError::new(
+            403,
+            "tenant_unknown",
+            "tenant no longer exists",
+        ));
     }
     Ok(claims.tid)
 }
@@ -99,7 +135,11 @@ fn require_loopback(addr: &RemoteAddr) -> Result<(), ApiError> {
     if addr.0.ip().is_loopback() {
         Ok(())
     } else {
-        Err(ApiError::new(403, "loopback_only", "admin routes answer on loopback only"))
+        Err(ApiError::new(
+            403,
+            "loopback_only",
+            "admin routes answer on loopback only",
+        ))
     }
 }
 
@@ -108,10 +148,18 @@ fn idem_key(h: &HeaderMap, body: &Value) -> Result<Option<String>, ApiError> {
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
-        .or_else(|| body.get("idempotency_key").and_then(Value::as_str).map(str::to_owned));
+        .or_else(|| {
+            body.get("idempotency_key")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        });
     if let Some(k) = &k {
         if k.is_empty() || k.len() > 256 {
-            return Err(ApiError::new(400, "invalid_argument", "idempotency-key must be 1-256 characters"));
+            return Err(ApiError::new(
+                400,
+                "invalid_argument",
+                "idempotency-key must be 1-256 characters",
+            ));
         }
     }
     Ok(k)
@@ -122,20 +170,49 @@ enum Idem {
     Replay(u16, Value),
 }
 
-fn idem_check(app: &App, tenant: &str, op: &str, key: &Option<String>, digest: &[u8; 32]) -> Result<Idem, ApiError> {
-    let Some(key) = key else { return Ok(Idem::Fresh) };
+fn idem_check(
+    app: &App,
+    tenant: &str,
+    op: &str,
+    key: &Option<String>,
+    digest: &[u8; 32],
+) -> Result<Idem, ApiError> {
+    let Some(key) = key else {
+        return Ok(Idem::Fresh);
+    };
     let d = app.data.lock();
-    let rec = d.tenants.get(tenant).and_then(|t| t.idempotency.get(&(op.to_owned(), key.clone())));
+    let rec = d
+        .tenants
+        .get(tenant)
+        .and_then(|t| t.idempotency.get(&(op.to_owned(), key.clone())));
     match rec {
         None => Ok(Idem::Fresh),
         Some(r) if r.request_digest == *digest => Ok(Idem::Replay(r.status, r.response.clone())),
-        Some(_) => Err(ApiError::new(409, "idempotency_conflict", "this idempotency key was used with a different body")),
+        Some(_) => Err(ApiError::new(
+            409,
+            "idempotency_conflict",
+            "this idempotency key was used with a different body",
+        )),
     }
 }
 
-fn idem_store(t: &mut crate::state::Tenant, op: &str, key: &Option<String>, digest: [u8; 32], status: u16, v: &Value) {
+fn idem_store(
+    t: &mut crate::state::Tenant,
+    op: &str,
+    key: &Option<String>,
+    digest: [u8; 32],
+    status: u16,
+    v: &Value,
+) {
     if let Some(k) = key {
-        t.idempotency.insert((op.to_owned(), k.clone()), IdemRecord { request_digest: digest, status, response: v.clone() });
+        t.idempotency.insert(
+            (op.to_owned(), k.clone()),
+            IdemRecord {
+                request_digest: digest,
+                status,
+                response: v.clone(),
+            },
+        );
     }
 }
 
@@ -160,7 +237,10 @@ async fn harbor_access(State(app): State<Arc<App>>, h: HeaderMap) -> Resp {
     if let Some(t) = app.data.lock().tenants.get_mut(&tenant) {
         t.stats.exchanges += 1;
     }
-    json_resp(200, &json!({"access_token": token, "expires_in": ttl, "tenant_id": tenant, "token_type": "Bearer"}))
+    json_resp(
+        200,
+        &json!({"access_token": token, "expires_in": ttl, "tenant_id": tenant, "token_type": "Bearer"}),
+    )
 }
 
 async fn principal(State(app): State<Arc<App>>, h: HeaderMap) -> Resp {
@@ -169,7 +249,9 @@ async fn principal(State(app): State<Arc<App>>, h: HeaderMap) -> Resp {
         Err(e) => return err_resp(e),
     };
     let mut d = app.data.lock();
-    let Some(t) = d.tenants.get_mut(&tenant) else { return err_resp(ApiError::new(401, "invalid_api_key", "unknown tenant")) };
+    let Some(t) = d.tenants.get_mut(&tenant) else {
+        return err_resp(ApiError::new(401, "invalid_api_key", "unknown tenant"));
+    };
     t.stats.principal_lookups += 1;
     json_resp(
         200,
@@ -181,48 +263,84 @@ async fn principal(State(app): State<Arc<App>>, h: HeaderMap) -> Resp {
     )
 }
 
-fn with_operator<F: FnOnce(&crate::state::Tenant, &signal::OperatorView) -> Value>(app: &App, h: &HeaderMap, did: &str, f: F) -> Resp {
+fn with_operator<F: FnOnce(&crate::state::Tenant, &signal::OperatorView) -> Value>(
+    app: &App,
+    h: &HeaderMap,
+    did: &str,
+    f: F,
+) -> Resp {
     let tenant = match api_key_tenant(app, h) {
         Ok(t) => t,
         Err(e) => return err_resp(e),
     };
     let d = app.data.lock();
-    let Some(t) = d.tenants.get(&tenant) else { return err_resp(ApiError::new(404, "not_found", "unknown tenant")) };
+    let Some(t) = d.tenants.get(&tenant) else {
+        return err_resp(ApiError::new(404, "not_found", "unknown tenant"));
+    };
     match signal::view(t, did) {
         Some(v) => json_resp(200, &f(t, &v)),
-        None => err_resp(ApiError::new(404, "operator_not_found", "this tenant has no such operator")),
+        None => err_resp(ApiError::new(
+            404,
+            "operator_not_found",
+            "this tenant has no such operator",
+        )),
     }
 }
 
 fn check_score_version(q: &HashMap<String, String>) -> Result<(), ApiError> {
     match q.get("score_version").map(String::as_str) {
         None | Some("1.0") => Ok(()),
-        Some(other) => Err(ApiError::new(400, "unsupported_score_version", format!("score_version {other:?} is not served; use 1.0"))),
+        Some(other) => Err(ApiError::new(
+            400,
+            "unsupported_score_version",
+            format!("score_version {other:?} is not served; use 1.0"),
+        )),
     }
 }
 
-async fn reputation(State(app): State<Arc<App>>, h: HeaderMap, Path(did): Path<String>, Query(q): Query<HashMap<String, String>>) -> Resp {
+async fn reputation(
+    State(app): State<Arc<App>>,
+    h: HeaderMap,
+    Path(did): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Resp {
     if let Err(e) = check_score_version(&q) {
         return err_resp(e);
     }
-    with_operator(&app, &h, &did, |t, v| signal::receipt(t, v, &app.keys.signal))
+    with_operator(&app, &h, &did, |t, v| {
+        signal::receipt(t, v, &app.keys.signal)
+    })
 }
 
-async fn explanation(State(app): State<Arc<App>>, h: HeaderMap, Path(did): Path<String>, Query(q): Query<HashMap<String, String>>) -> Resp {
+async fn explanation(
+    State(app): State<Arc<App>>,
+    h: HeaderMap,
+    Path(did): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Resp {
     if let Err(e) = check_score_version(&q) {
         return err_resp(e);
     }
     with_operator(&app, &h, &did, signal::explanation)
 }
 
-async fn review_status(State(app): State<Arc<App>>, h: HeaderMap, Path(did): Path<String>, Query(q): Query<HashMap<String, String>>) -> Resp {
+async fn review_status(
+    State(app): State<Arc<App>>,
+    h: HeaderMap,
+    Path(did): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Resp {
     if let Err(e) = check_score_version(&q) {
         return err_resp(e);
     }
     with_operator(&app, &h, &did, signal::review_status)
 }
 
-async fn portfolio(State(app): State<Arc<App>>, h: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Resp {
+async fn portfolio(
+    State(app): State<Arc<App>>,
+    h: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Resp {
     if let Err(e) = check_score_version(&q) {
         return err_resp(e);
     }
@@ -253,7 +371,13 @@ fn verify_inner(app: &App, h: &HeaderMap, body: &Bytes) -> Result<Value, ApiErro
         v.get(k)
             .and_then(Value::as_str)
             .map(str::to_owned)
-            .ok_or_else(|| ApiError::new(400, "invalid_argument", format!("`{k}` is required (string)")))
+            .ok_or_else(|| {
+                ApiError::new(
+                    400,
+                    "invalid_argument",
+                    format!("`{k}` is required (string)"),
+                )
+            })
     };
     let intent_raw = s("intent_id")?;
     let intent_id = uuid::Uuid::parse_str(&intent_raw)
@@ -265,7 +389,13 @@ fn verify_inner(app: &App, h: &HeaderMap, body: &Bytes) -> Result<Value, ApiErro
         .get("requested_spend_cents")
         .and_then(Value::as_i64)
         .filter(|n| *n >= 0)
-        .ok_or_else(|| ApiError::new(400, "invalid_argument", "`requested_spend_cents` must be an integer >= 0"))?;
+        .ok_or_else(|| {
+            ApiError::new(
+                400,
+                "invalid_argument",
+                "`requested_spend_cents` must be an integer >= 0",
+            )
+        })?;
     let key = idem_key(h, &v)?;
     let digest = json_value_digest(&v);
     if let Idem::Replay(_, resp) = idem_check(app, &tenant, "verify", &key, &digest)? {
@@ -275,30 +405,64 @@ fn verify_inner(app: &App, h: &HeaderMap, body: &Bytes) -> Result<Value, ApiErro
         return Ok(resp);
     }
     // Token work happens outside the state lock.
-    let intent_exists = app.data.lock().tenants.get(&tenant).map(|t| t.intents.contains_key(&intent_id)).unwrap_or(false);
+    let intent_exists = app
+        .data
+        .lock()
+        .tenants
+        .get(&tenant)
+        .map(|t| t.intents.contains_key(&intent_id))
+        .unwrap_or(false);
     let check = if intent_exists {
-        captoken::authorize(&app.keys.biscuit_root.public(), &token, &tenant, &intent_id, &operation, spend, SystemTime::now())
+        captoken::authorize(
+            &app.keys.biscuit_root.public(),
+            &token,
+            &tenant,
+            &intent_id,
+            &operation,
+            spend,
+            SystemTime::now(),
+        )
     } else {
-        TokenCheck::Deny("intent_not_found", format!("no intent {intent_id} in this tenant"))
+        TokenCheck::Deny(
+            "intent_not_found",
+            format!("no intent {intent_id} in this tenant"),
+        )
     };
     let mut d = app.data.lock();
-    let t = d.tenants.get_mut(&tenant).ok_or_else(|| ApiError::new(403, "tenant_unknown", "tenant no longer exists"))?;
+    let t = d
+        .tenants
+        .get_mut(&tenant)
+        .ok_or_else(|| ApiError::new(403, "tenant_unknown", "tenant no longer exists"))?;
     t.stats.verifies += 1;
     let out = match check {
         TokenCheck::Deny(code, msg) => deny(&tenant, &intent_id, code, &msg),
         TokenCheck::Ok => {
-            let intent = t.intents.get_mut(&intent_id).ok_or_else(|| ApiError::new(500, "internal", "intent vanished"))?;
-            let deadline_passed = time::OffsetDateTime::parse(&intent.deadline, &time::format_description::well_known::Rfc3339)
-                .map(|d| SystemTime::from(d) < SystemTime::now())
-                .unwrap_or(false);
+            let intent = t
+                .intents
+                .get_mut(&intent_id)
+                .ok_or_else(|| ApiError::new(500, "internal", "intent vanished"))?;
+            let deadline_passed = time::OffsetDateTime::parse(
+                &intent.deadline,
+                &time::format_description::well_known::Rfc3339,
+            )
+            .map(|d| SystemTime::from(d) < SystemTime::now())
+            .unwrap_or(false);
             if deadline_passed {
-                deny(&tenant, &intent_id, "token_expired", "the intent's deadline has passed")
+                deny(
+                    &tenant,
+                    &intent_id,
+                    "token_expired",
+                    "the intent's deadline has passed",
+                )
             } else if intent.remaining_cents < spend {
                 deny(
                     &tenant,
                     &intent_id,
                     "budget_exceeded",
-                    &format!("requested {spend} but only {} remain on this intent", intent.remaining_cents),
+                    &format!(
+                        "requested {spend} but only {} remain on this intent",
+                        intent.remaining_cents
+                    ),
                 )
             } else {
                 intent.remaining_cents -= spend;
@@ -330,24 +494,47 @@ fn eval_predicate(p: &Value, payload: &Value) -> bool {
         Some("false") => false,
         Some("eq") => {
             let path = node.get("path").and_then(Value::as_str).unwrap_or("");
-            let got = path.split('.').filter(|s| !s.is_empty()).try_fold(payload, |v, k| v.get(k));
+            let got = path
+                .split('.')
+                .filter(|s| !s.is_empty())
+                .try_fold(payload, |v, k| v.get(k));
             got == node.get("value")
         }
         Some("exists") => {
             let path = node.get("path").and_then(Value::as_str).unwrap_or("");
-            path.split('.').filter(|s| !s.is_empty()).try_fold(payload, |v, k| v.get(k)).is_some()
+            path.split('.')
+                .filter(|s| !s.is_empty())
+                .try_fold(payload, |v, k| v.get(k))
+                .is_some()
         }
-        Some("and") => node.get("args").and_then(Value::as_array).is_some_and(|a| a.iter().all(|x| eval_predicate(x, payload))),
-        Some("or") => node.get("args").and_then(Value::as_array).is_some_and(|a| a.iter().any(|x| eval_predicate(x, payload))),
+        Some("and") => node
+            .get("args")
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.iter().all(|x| eval_predicate(x, payload))),
+        Some("or") => node
+            .get("args")
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.iter().any(|x| eval_predicate(x, payload))),
         Some(_) => false,
     }
 }
 
-fn evidence_inner(app: &App, h: &HeaderMap, intent_raw: &str, body: &Bytes) -> Result<(u16, Value), ApiError> {
+fn evidence_inner(
+    app: &App,
+    h: &HeaderMap,
+    intent_raw: &str,
+    body: &Bytes,
+) -> Result<(u16, Value), ApiError> {
     let tenant = harbor_tenant(app, h)?;
     let v = parse_json(body)?;
     let intent_id = uuid::Uuid::parse_str(intent_raw)
-        .map_err(|_| ApiError::new(400, "invalid_argument", "intent id in the path must be a UUID"))?
+        .map_err(|_| {
+            ApiError::new(
+                400,
+                "invalid_argument",
+                "intent id in the path must be a UUID",
+            )
+        })?
         .to_string();
     let key = idem_key(h, &Value::Null)?;
     let digest = json_value_digest(&v);
@@ -364,33 +551,68 @@ fn evidence_inner(app: &App, h: &HeaderMap, intent_raw: &str, body: &Bytes) -> R
             if let Some(t) = d.tenants.get_mut(&tenant) {
                 t.stats.evidence_replays += 1;
                 if let Some(op) = resp.get("operator_did").and_then(Value::as_str) {
-                    t.operators.entry(op.to_owned()).or_default().replays.push(SystemTime::now());
+                    t.operators
+                        .entry(op.to_owned())
+                        .or_default()
+                        .replays
+                        .push(SystemTime::now());
                 }
             }
             return Ok((status, resp));
         }
         Ok(Idem::Fresh) => {}
     }
-    let ev: EvidenceBody = serde_json::from_value(v.clone())
-        .map_err(|e| reject(app, ApiError::new(400, "invalid_argument", format!("evidence body: {e}"))))?;
+    let ev: EvidenceBody = serde_json::from_value(v.clone()).map_err(|e| {
+        reject(
+            app,
+            ApiError::new(400, "invalid_argument", format!("evidence body: {e}")),
+        )
+    })?;
     let intent: Intent = app
         .data
         .lock()
         .tenants
         .get(&tenant)
         .and_then(|t| t.intents.get(&intent_id).cloned())
-        .ok_or_else(|| reject(app, ApiError::new(404, "intent_not_found", format!("no intent {intent_id} in this tenant"))))?;
+        .ok_or_else(|| {
+            reject(
+                app,
+                ApiError::new(
+                    404,
+                    "intent_not_found",
+                    format!("no intent {intent_id} in this tenant"),
+                ),
+            )
+        })?;
     if ev.payee_did != intent.payee_did {
-        return Err(reject(app, ApiError::new(403, "payee_mismatch", "payee_did is not the intent's payee")));
+        return Err(reject(
+            app,
+            ApiError::new(403, "payee_mismatch", "payee_did is not the intent's payee"),
+        ));
     }
     if ev.payee_pubkey != base64_std(&intent.payee_pubkey) {
-        return Err(reject(app, ApiError::new(403, "payee_key_mismatch", "payee_pubkey is not the intent's payee key")));
+        return Err(reject(
+            app,
+            ApiError::new(
+                403,
+                "payee_key_mismatch",
+                "payee_pubkey is not the intent's payee key",
+            ),
+        ));
     }
-    let version = verify_evidence_body(&tenant, &intent_id, &ev, &[EvidenceSignVersion::V2, EvidenceSignVersion::V1Legacy])
-        .map_err(|e| reject(app, ApiError::new(422, "signature_invalid", e.to_string())))?;
+    let version = verify_evidence_body(
+        &tenant,
+        &intent_id,
+        &ev,
+        &[EvidenceSignVersion::V2, EvidenceSignVersion::V1Legacy],
+    )
+    .map_err(|e| reject(app, ApiError::new(422, "signature_invalid", e.to_string())))?;
     let passed = eval_predicate(&intent.predicate_dsl, &ev.payload);
     let mut d = app.data.lock();
-    let t = d.tenants.get_mut(&tenant).ok_or_else(|| ApiError::new(403, "tenant_unknown", "tenant no longer exists"))?;
+    let t = d
+        .tenants
+        .get_mut(&tenant)
+        .ok_or_else(|| ApiError::new(403, "tenant_unknown", "tenant no longer exists"))?;
     // Re-check under the lock: a concurrent twin with the same key may have landed first.
     if let Some(k) = &key {
         if let Some(r) = t.idempotency.get(&("evidence".to_owned(), k.clone())) {
@@ -399,10 +621,18 @@ fn evidence_inner(app: &App, h: &HeaderMap, intent_raw: &str, body: &Bytes) -> R
                 return Ok((r.status, r.response.clone()));
             }
             t.stats.evidence_rejected += 1;
-            return Err(ApiError::new(409, "idempotency_conflict", "this idempotency key was used with a different body"));
+            return Err(ApiError::new(
+                409,
+                "idempotency_conflict",
+                "this idempotency key was used with a different body",
+            ));
         }
     }
-    let state = if passed { "completed" } else { "evidence_accepted" };
+    let state = if passed {
+        "completed"
+    } else {
+        "evidence_accepted"
+    };
     let entry = t.ledger.append(
         &tenant,
         "evidence_accepted",
@@ -427,7 +657,12 @@ fn evidence_inner(app: &App, h: &HeaderMap, intent_raw: &str, body: &Bytes) -> R
     Ok((200, out))
 }
 
-async fn evidence(State(app): State<Arc<App>>, h: HeaderMap, Path(intent): Path<String>, body: Bytes) -> Resp {
+async fn evidence(
+    State(app): State<Arc<App>>,
+    h: HeaderMap,
+    Path(intent): Path<String>,
+    body: Bytes,
+) -> Resp {
     match evidence_inner(&app, &h, &intent, &body) {
         Ok((s, v)) => json_resp(s, &v),
         Err(e) => err_resp(e),
@@ -438,10 +673,14 @@ fn create_intent_inner(app: &App, h: &HeaderMap, body: &Bytes) -> Result<Value, 
     let tenant = harbor_tenant(app, h)?;
     let v = parse_json(body)?;
     let input = paybond_kit::intent::verify_intent_creation(&tenant, &v).map_err(|e| match e {
-        paybond_kit::Error::SignatureInvalid { message } => ApiError::new(422, "signature_invalid", message),
+        paybond_kit::Error::SignatureInvalid { message } => {
+            ApiError::new(422, "signature_invalid", message)
+        }
         other => ApiError::new(400, "invalid_argument", other.to_string()),
     })?;
-    let intent_id = uuid::Uuid::parse_str(&input.intent_id).map_err(|_| ApiError::new(400, "invalid_argument", "bad intent_id"))?.to_string();
+    let intent_id = uuid::Uuid::parse_str(&input.intent_id)
+        .map_err(|_| ApiError::new(400, "invalid_argument", "bad intent_id"))?
+        .to_string();
     let digest = *blake3::hash(&canonical_json(&v)).as_bytes();
     let intent = Intent {
         intent_id: intent_id.clone(),
@@ -458,9 +697,17 @@ fn create_intent_inner(app: &App, h: &HeaderMap, body: &Bytes) -> Result<Value, 
     };
     {
         let d = app.data.lock();
-        if let Some(existing) = d.tenants.get(&tenant).and_then(|t| t.intents.get(&intent_id)) {
+        if let Some(existing) = d
+            .tenants
+            .get(&tenant)
+            .and_then(|t| t.intents.get(&intent_id))
+        {
             if existing.created_from_digest != digest {
-                return Err(ApiError::new(409, "intent_exists", "an intent with this id exists with another body"));
+                return Err(ApiError::new(
+                    409,
+                    "intent_exists",
+                    "an intent with this id exists with another body",
+                ));
             }
         }
     }
@@ -471,7 +718,10 @@ fn create_intent_inner(app: &App, h: &HeaderMap, body: &Bytes) -> Result<Value, 
         "remaining_cents": intent.remaining_cents, "currency": intent.currency, "payee_did": intent.payee_did,
     });
     let mut d = app.data.lock();
-    let t = d.tenants.get_mut(&tenant).ok_or_else(|| ApiError::new(403, "tenant_unknown", "tenant no longer exists"))?;
+    let t = d
+        .tenants
+        .get_mut(&tenant)
+        .ok_or_else(|| ApiError::new(403, "tenant_unknown", "tenant no longer exists"))?;
     t.intents.entry(intent_id).or_insert(intent);
     Ok(out)
 }
@@ -498,11 +748,18 @@ async fn get_intent(State(app): State<Arc<App>>, h: HeaderMap, Path(intent): Pat
     ok_or_err(r)
 }
 
-fn ledger_read<F: FnOnce(&crate::state::Tenant) -> Result<Value, ApiError>>(app: &App, h: &HeaderMap, f: F) -> Resp {
+fn ledger_read<F: FnOnce(&crate::state::Tenant) -> Result<Value, ApiError>>(
+    app: &App,
+    h: &HeaderMap,
+    f: F,
+) -> Resp {
     let r = (|| {
         let tenant = harbor_tenant(app, h)?;
         let d = app.data.lock();
-        let t = d.tenants.get(&tenant).ok_or_else(|| ApiError::new(403, "tenant_unknown", "tenant no longer exists"))?;
+        let t = d
+            .tenants
+            .get(&tenant)
+            .ok_or_else(|| ApiError::new(403, "tenant_unknown", "tenant no longer exists"))?;
         f(t)
     })();
     ok_or_err(r)
@@ -529,34 +786,64 @@ async fn ledger_authority(State(app): State<Arc<App>>, h: HeaderMap) -> Resp {
     })
 }
 
-async fn ledger_events(State(app): State<Arc<App>>, h: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Resp {
+async fn ledger_events(
+    State(app): State<Arc<App>>,
+    h: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Resp {
     ledger_read(&app, &h, |t| {
         let after = match q.get("after_seq") {
             None => 0,
-            Some(s) => s.parse::<u64>().map_err(|_| ApiError::new(400, "invalid_argument", "after_seq must be an integer >= 0"))?,
+            Some(s) => s.parse::<u64>().map_err(|_| {
+                ApiError::new(400, "invalid_argument", "after_seq must be an integer >= 0")
+            })?,
         };
         let limit = match q.get("limit") {
             None => 64,
-            Some(s) => s.parse::<usize>().ok().filter(|l| (1..=256).contains(l)).ok_or_else(|| ApiError::new(400, "invalid_argument", "limit must be 1..=256"))?,
+            Some(s) => s
+                .parse::<usize>()
+                .ok()
+                .filter(|l| (1..=256).contains(l))
+                .ok_or_else(|| ApiError::new(400, "invalid_argument", "limit must be 1..=256"))?,
         };
         let start = (after as usize).min(t.ledger.entries.len());
-        let page: Vec<Value> = t.ledger.entries[start..].iter().take(limit).cloned().collect();
-        let next = if start + page.len() < t.ledger.entries.len() { page.last().map(|e| e["seq"].clone()) } else { None };
-        Ok(json!({"schema_version": crate::ledger::LEDGER_SCHEMA_VERSION, "tenant_id": t.tenant_id, "entries": page, "next_after_seq": next}))
+        let page: Vec<Value> = t.ledger.entries[start..]
+            .iter()
+            .take(limit)
+            .cloned()
+            .collect();
+        let next = if start + page.len() < t.ledger.entries.len() {
+            page.last().map(|e| e["seq"].clone())
+        } else {
+            None
+        };
+        Ok(
+            json!({"schema_version": crate::ledger::LEDGER_SCHEMA_VERSION, "tenant_id": t.tenant_id, "entries": page, "next_after_seq": next}),
+        )
     })
 }
 
 async fn merkle_latest(State(app): State<Arc<App>>, h: HeaderMap) -> Resp {
-    ledger_read(&app, &h, |t| Ok(json!({"tenant_id": t.tenant_id, "checkpoint": t.ledger.checkpoint(&app.keys.ledger)})))
+    ledger_read(&app, &h, |t| {
+        Ok(json!({"tenant_id": t.tenant_id, "checkpoint": t.ledger.checkpoint(&app.keys.ledger)}))
+    })
 }
 
 // ---------- Admin ----------
 
-async fn admin_tenants(State(app): State<Arc<App>>, Extension(addr): Extension<RemoteAddr>, body: Bytes) -> Resp {
+async fn admin_tenants(
+    State(app): State<Arc<App>>,
+    Extension(addr): Extension<RemoteAddr>,
+    body: Bytes,
+) -> Resp {
     if let Err(e) = require_loopback(&addr) {
         return err_resp(e);
     }
-    let v: Value = if body.is_empty() { json!({}) } else { serde_json::from_slice(&body).unwrap_or(json!({})) };
+    let v: Value = if body.is_empty() {
+        json!({})
+    } else {
+        serde_json::from_slice(&body).unwrap_or(json!({}))
+    };
     let (tenant_id, api_key) = app.create_tenant(
         v.get("tenant_id").and_then(Value::as_str),
         v.get("environment").and_then(Value::as_str),
@@ -565,30 +852,47 @@ async fn admin_tenants(State(app): State<Arc<App>>, Extension(addr): Extension<R
     json_resp(200, &json!({"tenant_id": tenant_id, "api_key": api_key}))
 }
 
-async fn admin_intents(State(app): State<Arc<App>>, Extension(addr): Extension<RemoteAddr>, h: HeaderMap, body: Bytes) -> Resp {
+async fn admin_intents(
+    State(app): State<Arc<App>>,
+    Extension(addr): Extension<RemoteAddr>,
+    h: HeaderMap,
+    body: Bytes,
+) -> Resp {
     let r = (|| {
         require_loopback(&addr)?;
         let tenant = api_key_tenant(&app, &h)?;
-        let req: DevIntentRequest = serde_json::from_slice(&body).map_err(|e| ApiError::new(400, "invalid_argument", format!("dev intent: {e}")))?;
+        let req: DevIntentRequest = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::new(400, "invalid_argument", format!("dev intent: {e}")))?;
         app.create_dev_intent(&tenant, &req)
     })();
     ok_or_err(r)
 }
 
-async fn admin_faults_add(State(app): State<Arc<App>>, Extension(addr): Extension<RemoteAddr>, body: Bytes) -> Resp {
+async fn admin_faults_add(
+    State(app): State<Arc<App>>,
+    Extension(addr): Extension<RemoteAddr>,
+    body: Bytes,
+) -> Resp {
     let r = (|| {
         require_loopback(&addr)?;
-        let f: Fault = serde_json::from_slice(&body).map_err(|e| ApiError::new(400, "invalid_argument", format!("fault: {e}")))?;
+        let f: Fault = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::new(400, "invalid_argument", format!("fault: {e}")))?;
         Ok(json!({"id": app.faults.add(f)}))
     })();
     ok_or_err(r)
 }
 
-async fn admin_faults_list(State(app): State<Arc<App>>, Extension(addr): Extension<RemoteAddr>) -> Resp {
+async fn admin_faults_list(
+    State(app): State<Arc<App>>,
+    Extension(addr): Extension<RemoteAddr>,
+) -> Resp {
     ok_or_err(require_loopback(&addr).map(|_| json!({"faults": app.faults.list()})))
 }
 
-async fn admin_faults_clear(State(app): State<Arc<App>>, Extension(addr): Extension<RemoteAddr>) -> Resp {
+async fn admin_faults_clear(
+    State(app): State<Arc<App>>,
+    Extension(addr): Extension<RemoteAddr>,
+) -> Resp {
     ok_or_err(require_loopback(&addr).map(|_| {
         app.faults.clear();
         json!({"cleared": true})
@@ -619,12 +923,22 @@ async fn admin_stats(State(app): State<Arc<App>>, Extension(addr): Extension<Rem
     ok_or_err(require_loopback(&addr).map(|_| stats_json(&app)))
 }
 
-async fn admin_rebind(State(app): State<Arc<App>>, Extension(addr): Extension<RemoteAddr>, body: Bytes) -> Resp {
+async fn admin_rebind(
+    State(app): State<Arc<App>>,
+    Extension(addr): Extension<RemoteAddr>,
+    body: Bytes,
+) -> Resp {
     let r = (|| {
         require_loopback(&addr)?;
         let v = parse_json(&body)?;
-        let key = v.get("api_key").and_then(Value::as_str).ok_or_else(|| ApiError::new(400, "invalid_argument", "`api_key` is required"))?;
-        let tenant = v.get("tenant_id").and_then(Value::as_str).ok_or_else(|| ApiError::new(400, "invalid_argument", "`tenant_id` is required"))?;
+        let key = v
+            .get("api_key")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ApiError::new(400, "invalid_argument", "`api_key` is required"))?;
+        let tenant = v
+            .get("tenant_id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ApiError::new(400, "invalid_argument", "`tenant_id` is required"))?;
         if !app.rebind_api_key(key, tenant) {
             return Err(ApiError::new(404, "not_found", "unknown API key"));
         }
@@ -633,12 +947,20 @@ async fn admin_rebind(State(app): State<Arc<App>>, Extension(addr): Extension<Re
     ok_or_err(r)
 }
 
-async fn admin_appeal(State(app): State<Arc<App>>, Extension(addr): Extension<RemoteAddr>, h: HeaderMap, Path(did): Path<String>) -> Resp {
+async fn admin_appeal(
+    State(app): State<Arc<App>>,
+    Extension(addr): Extension<RemoteAddr>,
+    h: HeaderMap,
+    Path(did): Path<String>,
+) -> Resp {
     let r = (|| {
         require_loopback(&addr)?;
         let tenant = api_key_tenant(&app, &h)?;
         let mut d = app.data.lock();
-        let t = d.tenants.get_mut(&tenant).ok_or_else(|| ApiError::new(404, "not_found", "unknown tenant"))?;
+        let t = d
+            .tenants
+            .get_mut(&tenant)
+            .ok_or_else(|| ApiError::new(404, "not_found", "unknown tenant"))?;
         let sig = t.operators.entry(did.clone()).or_default();
         sig.appeals.push(SystemTime::now());
         Ok(json!({"operator_did": did, "appeal_count": sig.appeals.len()}))
@@ -661,7 +983,12 @@ async fn admin_keys(State(app): State<Arc<App>>) -> Resp {
 fn admin_routes(r: Router<Arc<App>>) -> Router<Arc<App>> {
     r.route("/dev/v1/tenants", post(admin_tenants))
         .route("/dev/v1/intents", post(admin_intents))
-        .route("/dev/v1/faults", post(admin_faults_add).get(admin_faults_list).delete(admin_faults_clear))
+        .route(
+            "/dev/v1/faults",
+            post(admin_faults_add)
+                .get(admin_faults_list)
+                .delete(admin_faults_clear),
+        )
         .route("/dev/v1/stats", get(admin_stats))
         .route("/dev/v1/api-keys/rebind", post(admin_rebind))
         .route("/dev/v1/operators/{did}/appeals", post(admin_appeal))
@@ -678,7 +1005,10 @@ pub fn gateway_router(app: Arc<App>) -> Router {
             .route("/reputation/{did}", get(reputation))
             .route("/signal/v1/portfolio/summary", get(portfolio))
             .route("/signal/v1/operators/{did}/explanation", get(explanation))
-            .route("/signal/v1/operators/{did}/review-status", get(review_status)),
+            .route(
+                "/signal/v1/operators/{did}/review-status",
+                get(review_status),
+            ),
     )
     .with_state(app)
 }
@@ -709,13 +1039,25 @@ impl std::fmt::Display for DropConnection {
 }
 impl std::error::Error for DropConnection {}
 
-async fn handle(app: Arc<App>, router: Router, remote: SocketAddr, mut req: axum::http::Request<hyper::body::Incoming>) -> Result<Resp, DropConnection> {
+async fn handle(
+    app: Arc<App>,
+    router: Router,
+    remote: SocketAddr,
+    mut req: axum::http::Request<hyper::body::Incoming>,
+) -> Result<Resp, DropConnection> {
     use tower::ServiceExt as _;
     req.extensions_mut().insert(RemoteAddr(remote));
     let path = req.uri().path().to_owned();
-    let fault = if path.starts_with("/dev/") || path == "/healthz" { None } else { app.faults.take(req.method().as_str(), &path) };
+    let fault = if path.starts_with("/dev/") || path == "/healthz" {
+        None
+    } else {
+        app.faults.take(req.method().as_str(), &path)
+    };
     let Some(f) = fault else {
-        return Ok(router.oneshot(req.map(Body::new)).await.unwrap_or_else(|e| match e {}));
+        return Ok(router
+            .oneshot(req.map(Body::new))
+            .await
+            .unwrap_or_else(|e| match e {}));
     };
     if let Some(ms) = f.latency_ms {
         tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -724,7 +1066,9 @@ async fn handle(app: Arc<App>, router: Router, remote: SocketAddr, mut req: axum
         FaultKind::Drop => return Err(DropConnection),
         FaultKind::Status => {
             let status = f.status.unwrap_or(503);
-            let mut b = Response::builder().status(status).header("content-type", "application/json");
+            let mut b = Response::builder()
+                .status(status)
+                .header("content-type", "application/json");
             if let Some(ra) = f.retry_after {
                 b = b.header("retry-after", ra.to_string());
             }
@@ -734,26 +1078,43 @@ async fn handle(app: Arc<App>, router: Router, remote: SocketAddr, mut req: axum
                 .unwrap_or_else(|| json!({"error": "injected_fault", "message": format!("fault {} injected HTTP {status}", f.id)}));
             return Ok(b.body(Body::from(body.to_string())).unwrap_or_default());
         }
-        FaultKind::Latency => return Ok(router.oneshot(req.map(Body::new)).await.unwrap_or_else(|e| match e {})),
+        FaultKind::Latency => {
+            return Ok(router
+                .oneshot(req.map(Body::new))
+                .await
+                .unwrap_or_else(|e| match e {}))
+        }
         _ => {}
     }
-    let resp = router.oneshot(req.map(Body::new)).await.unwrap_or_else(|e| match e {});
+    let resp = router
+        .oneshot(req.map(Body::new))
+        .await
+        .unwrap_or_else(|e| match e {});
     if f.kind == FaultKind::DropAfter {
         return Err(DropConnection);
     }
     let (mut parts, body) = resp.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX).await.map_err(|_| DropConnection)?;
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .map_err(|_| DropConnection)?;
     let new = faults::rewrite(f.kind, &f, &bytes).unwrap_or_else(|| bytes.to_vec());
     if f.kind == FaultKind::Malformed {
         parts.status = StatusCode::OK;
-        parts.headers.insert("content-type", "text/html".parse().expect("static header"));
+        parts
+            .headers
+            .insert("content-type", "text/html".parse().expect("static header"));
     }
     parts.headers.remove("content-length");
     Ok(Response::from_parts(parts, Body::from(new)))
 }
 
 /// Accepts connections on `listener` until `shutdown` flips.
-pub async fn serve(listener: TcpListener, router: Router, app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    app: Arc<App>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut conns = tokio::task::JoinSet::new();
     loop {
         tokio::select! {

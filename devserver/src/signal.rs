@@ -38,7 +38,10 @@ pub struct OperatorView {
 
 fn fmt(t: SystemTime) -> String {
     let odt = time::OffsetDateTime::from(t);
-    odt.replace_nanosecond(0).unwrap_or(odt).format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    odt.replace_nanosecond(0)
+        .unwrap_or(odt)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// The operator's view, or `None` when the tenant has never seen it.
@@ -76,15 +79,25 @@ pub fn view(t: &Tenant, did: &str) -> Option<OperatorView> {
     }
     v.intents = intents.len() as u64;
     let now = SystemTime::now();
-    let within = |ts: &Vec<SystemTime>, d: Duration| ts.iter().filter(|t| now.duration_since(**t).map(|x| x <= d).unwrap_or(true)).count();
+    let within = |ts: &Vec<SystemTime>, d: Duration| {
+        ts.iter()
+            .filter(|t| now.duration_since(**t).map(|x| x <= d).unwrap_or(true))
+            .count()
+    };
     let OperatorSignals { replays, appeals } = &sig;
     v.replays_7d = within(replays, Duration::from_secs(7 * 86_400));
     v.appeals_30d = within(appeals, Duration::from_secs(30 * 86_400));
     v.last_appeal = appeals.iter().max().copied();
-    let pass_rate = if v.evidence_count == 0 { 0.0 } else { v.predicate_passed as f64 / v.evidence_count as f64 };
+    let pass_rate = if v.evidence_count == 0 {
+        0.0
+    } else {
+        v.predicate_passed as f64 / v.evidence_count as f64
+    };
     let depth = (v.evidence_count as f64 / 10.0).min(1.0);
     let penalty = (v.replays_7d as f64 * 10.0).min(100.0);
-    v.score = (300.0 + 700.0 * pass_rate * depth - penalty).clamp(0.0, 1000.0).round() as u32;
+    v.score = (300.0 + 700.0 * pass_rate * depth - penalty)
+        .clamp(0.0, 1000.0)
+        .round() as u32;
     Some(v)
 }
 
@@ -127,9 +140,19 @@ pub fn receipt(t: &Tenant, v: &OperatorView, key: &SigningKey) -> Value {
             "replays_7d": v.replays_7d,
         }),
     );
-    r.insert("confidence".into(), json!(((v.evidence_count as f64) / 10.0).min(1.0)));
+    r.insert(
+        "confidence".into(),
+        json!(((v.evidence_count as f64) / 10.0).min(1.0)),
+    );
     r.insert("support_depth".into(), json!(v.evidence_count));
-    r.insert("review_state".into(), json!(if v.appeals_30d > 0 { "under_review" } else { "none" }));
+    r.insert(
+        "review_state".into(),
+        json!(if v.appeals_30d > 0 {
+            "under_review"
+        } else {
+            "none"
+        }),
+    );
     let mut reasons = vec![];
     if v.evidence_count < 3 {
         reasons.push("thin_history");
@@ -171,12 +194,19 @@ pub fn review_status(t: &Tenant, v: &OperatorView) -> Value {
     let level = risk(v);
     let mut annotations = vec![];
     if replay_throttled {
-        annotations.push(json!({"kind": "replay_burst", "shadow": true, "replays_7d": v.replays_7d}));
+        annotations
+            .push(json!({"kind": "replay_burst", "shadow": true, "replays_7d": v.replays_7d}));
     }
     if level == "high" {
         annotations.push(json!({"kind": "predicate_failures", "shadow": true}));
     }
-    let band = if v.score >= 800 { "auto" } else if v.score >= 500 { "review" } else { "manual" };
+    let band = if v.score >= 800 {
+        "auto"
+    } else if v.score >= 500 {
+        "review"
+    } else {
+        "manual"
+    };
     json!({
         "tenant_id": t.tenant_id,
         "operator_did": v.operator_did,
@@ -202,7 +232,12 @@ pub fn review_status(t: &Tenant, v: &OperatorView) -> Value {
 /// `GET /signal/v1/portfolio/summary` body.
 pub fn portfolio(t: &Tenant) -> Value {
     let mut dids: Vec<String> = t.intents.values().map(|i| i.payee_did.clone()).collect();
-    dids.extend(t.ledger.entries.iter().filter_map(|e| e["data"]["operator_did"].as_str().map(str::to_owned)));
+    dids.extend(
+        t.ledger
+            .entries
+            .iter()
+            .filter_map(|e| e["data"]["operator_did"].as_str().map(str::to_owned)),
+    );
     dids.sort();
     dids.dedup();
     let ops: Vec<Value> = dids

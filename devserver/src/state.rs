@@ -146,7 +146,11 @@ pub fn new_api_key(environment: &str) -> String {
     let mut b = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut a);
     rand::rngs::OsRng.fill_bytes(&mut b);
-    format!("paybond_sk_{environment}_{}_{}", hex::encode(a), hex::encode(b))
+    format!(
+        "paybond_sk_{environment}_{}_{}",
+        hex::encode(a),
+        hex::encode(b)
+    )
 }
 
 /// What `POST /dev/v1/intents` takes.
@@ -193,19 +197,32 @@ pub struct ApiError {
 impl ApiError {
     /// Builds one.
     pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into() }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 }
 
 fn fmt_time(t: SystemTime) -> String {
     let odt = time::OffsetDateTime::from(t);
-    odt.replace_nanosecond(0).unwrap_or(odt).format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    odt.replace_nanosecond(0)
+        .unwrap_or(odt)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 fn parse_time(field: &str, s: &str) -> Result<SystemTime, ApiError> {
     time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
         .map(SystemTime::from)
-        .map_err(|_| ApiError::new(400, "invalid_argument", format!("`{field}` must be an RFC 3339 timestamp")))
+        .map_err(|_| {
+            ApiError::new(
+                400,
+                "invalid_argument",
+                format!("`{field}` must be an RFC 3339 timestamp"),
+            )
+        })
 }
 
 impl App {
@@ -225,19 +242,31 @@ impl App {
     }
 
     /// Creates (or reuses) a tenant and issues a new API key for it.
-    pub fn create_tenant(&self, tenant_id: Option<&str>, environment: Option<&str>, api_key: Option<&str>) -> (String, String) {
+    pub fn create_tenant(
+        &self,
+        tenant_id: Option<&str>,
+        environment: Option<&str>,
+        api_key: Option<&str>,
+    ) -> (String, String) {
         let environment = environment.unwrap_or("sandbox").to_owned();
-        let tenant_id = tenant_id
-            .map(str::to_owned)
-            .unwrap_or_else(|| format!("tenant-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]));
-        let key = api_key.map(str::to_owned).unwrap_or_else(|| new_api_key(&environment));
-        let mut d = self.data.lock();
-        d.tenants.entry(tenant_id.clone()).or_insert_with(|| Tenant {
-            tenant_id: tenant_id.clone(),
-            tenant_uuid: uuid::Uuid::new_v4().to_string(),
-            environment: environment.clone(),
-            ..Tenant::default()
+        let tenant_id = tenant_id.map(str::to_owned).unwrap_or_else(|| {
+            format!(
+                "tenant-{}",
+                &uuid::Uuid::new_v4().simple().to_string()[..12]
+            )
         });
+        let key = api_key
+            .map(str::to_owned)
+            .unwrap_or_else(|| new_api_key(&environment));
+        let mut d = self.data.lock();
+        d.tenants
+            .entry(tenant_id.clone())
+            .or_insert_with(|| Tenant {
+                tenant_id: tenant_id.clone(),
+                tenant_uuid: uuid::Uuid::new_v4().to_string(),
+                environment: environment.clone(),
+                ..Tenant::default()
+            });
         d.api_keys.insert(key.clone(), tenant_id.clone());
         (tenant_id, key)
     }
@@ -258,7 +287,13 @@ impl App {
     }
 
     /// Mints a capability token for an intent.
-    pub fn mint_token(&self, tenant_id: &str, intent: &Intent, ttl: Option<u64>, per_call_cap: Option<i64>) -> Result<(String, String), ApiError> {
+    pub fn mint_token(
+        &self,
+        tenant_id: &str,
+        intent: &Intent,
+        ttl: Option<u64>,
+        per_call_cap: Option<i64>,
+    ) -> Result<(String, String), ApiError> {
         let deadline = parse_time("deadline", &intent.deadline)?;
         let expires_at = match ttl {
             Some(s) => SystemTime::now() + Duration::from_secs(s),
@@ -277,13 +312,25 @@ impl App {
     }
 
     /// `POST /dev/v1/intents` for `tenant_id`.
-    pub fn create_dev_intent(&self, tenant_id: &str, req: &DevIntentRequest) -> Result<Value, ApiError> {
+    pub fn create_dev_intent(
+        &self,
+        tenant_id: &str,
+        req: &DevIntentRequest,
+    ) -> Result<Value, ApiError> {
         let tools = paybond_kit::intent::normalize_tools(&req.allowed_tools);
         if tools.is_empty() {
-            return Err(ApiError::new(400, "invalid_argument", "`allowed_tools` must name at least one tool"));
+            return Err(ApiError::new(
+                400,
+                "invalid_argument",
+                "`allowed_tools` must name at least one tool",
+            ));
         }
         if req.amount_cents < 0 {
-            return Err(ApiError::new(400, "invalid_argument", "`amount_cents` must be >= 0"));
+            return Err(ApiError::new(
+                400,
+                "invalid_argument",
+                "`amount_cents` must be >= 0",
+            ));
         }
         let (payee_pubkey, seed_hex) = match &req.payee_pubkey {
             Some(b64) => (
@@ -294,7 +341,10 @@ impl App {
             ),
             None => {
                 let seed = random_seed();
-                (SigningKey::from_bytes(&seed).verifying_key().to_bytes(), Some(hex::encode(seed)))
+                (
+                    SigningKey::from_bytes(&seed).verifying_key().to_bytes(),
+                    Some(hex::encode(seed)),
+                )
             }
         };
         let deadline = match &req.deadline {
@@ -304,18 +354,29 @@ impl App {
         let intent_id = uuid::Uuid::new_v4().to_string();
         let intent = Intent {
             intent_id: intent_id.clone(),
-            payee_did: req.payee_did.clone().unwrap_or_else(|| format!("did:payee:dev-{}", &intent_id[..8])),
+            payee_did: req
+                .payee_did
+                .clone()
+                .unwrap_or_else(|| format!("did:payee:dev-{}", &intent_id[..8])),
             payee_pubkey,
             allowed_tools: tools.clone(),
             amount_cents: req.amount_cents,
             remaining_cents: req.amount_cents,
             currency: req.currency.clone().unwrap_or_else(|| "usd".into()),
             deadline,
-            predicate_dsl: req.predicate_dsl.clone().unwrap_or_else(|| json!({"version": 1, "root": {"op": "true"}})),
+            predicate_dsl: req
+                .predicate_dsl
+                .clone()
+                .unwrap_or_else(|| json!({"version": 1, "root": {"op": "true"}})),
             state: "funded".into(),
             created_from_digest: [0; 32],
         };
-        let (token, token_expires_at) = self.mint_token(tenant_id, &intent, req.token_ttl_seconds, req.max_spend_per_call_cents)?;
+        let (token, token_expires_at) = self.mint_token(
+            tenant_id,
+            &intent,
+            req.token_ttl_seconds,
+            req.max_spend_per_call_cents,
+        )?;
         let mut out = json!({
             "intent_id": intent.intent_id,
             "capability_token": token,

@@ -15,19 +15,45 @@ struct H {
 
 impl H {
     async fn new() -> Self {
-        let h = LocalHarbor::start(DevServerConfig::default()).await.unwrap();
-        H { h, c: reqwest::Client::new() }
+        let h = LocalHarbor::start(DevServerConfig::default())
+            .await
+            .unwrap();
+        H {
+            h,
+            c: reqwest::Client::new(),
+        }
     }
 
     async fn jwt(&self, key: &str) -> (String, String) {
-        let r = self.c.post(format!("{}/v1/auth/harbor-access", self.h.gateway_url)).bearer_auth(key).send().await.unwrap();
+        let r = self
+            .c
+            .post(format!("{}/v1/auth/harbor-access", self.h.gateway_url))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200);
         let v: Value = r.json().await.unwrap();
-        (v["access_token"].as_str().unwrap().to_owned(), v["tenant_id"].as_str().unwrap().to_owned())
+        (
+            v["access_token"].as_str().unwrap().to_owned(),
+            v["tenant_id"].as_str().unwrap().to_owned(),
+        )
     }
 
-    async fn harbor(&self, method: reqwest::Method, path: &str, jwt: &str, tenant: &str, body: Option<&Value>, key: Option<&str>) -> (u16, Value, String) {
-        let mut rb = self.c.request(method, format!("{}{}", self.h.harbor_url, path)).bearer_auth(jwt).header("x-tenant-id", tenant);
+    async fn harbor(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        jwt: &str,
+        tenant: &str,
+        body: Option<&Value>,
+        key: Option<&str>,
+    ) -> (u16, Value, String) {
+        let mut rb = self
+            .c
+            .request(method, format!("{}{}", self.h.harbor_url, path))
+            .bearer_auth(jwt)
+            .header("x-tenant-id", tenant);
         if let Some(b) = body {
             rb = rb.json(b);
         }
@@ -40,9 +66,26 @@ impl H {
         (s, serde_json::from_str(&text).unwrap_or(Value::Null), text)
     }
 
-    async fn verify(&self, jwt: &str, tenant: &str, intent: &str, token: &str, op: &str, spend: i64) -> Value {
+    async fn verify(
+        &self,
+        jwt: &str,
+        tenant: &str,
+        intent: &str,
+        token: &str,
+        op: &str,
+        spend: i64,
+    ) -> Value {
         let body = json!({"intent_id": intent, "token": token, "operation": op, "requested_spend_cents": spend});
-        let (s, v, _) = self.harbor(reqwest::Method::POST, "/verify", jwt, tenant, Some(&body), None).await;
+        let (s, v, _) = self
+            .harbor(
+                reqwest::Method::POST,
+                "/verify",
+                jwt,
+                tenant,
+                Some(&body),
+                None,
+            )
+            .await;
         assert_eq!(s, 200, "{v}");
         v
     }
@@ -58,8 +101,17 @@ impl H {
     }
 }
 
-fn evidence_body(tenant: &str, intent: &paybond_devserver::DevIntent, payload: &Value, v: EvidenceSignVersion) -> Value {
-    let seed = paybond_kit::evidence::seed_from_hex("s", intent.payee_signing_seed_hex.as_deref().unwrap()).unwrap();
+fn evidence_body(
+    tenant: &str,
+    intent: &paybond_devserver::DevIntent,
+    payload: &Value,
+    v: EvidenceSignVersion,
+) -> Value {
+    let seed = paybond_kit::evidence::seed_from_hex(
+        "s",
+        intent.payee_signing_seed_hex.as_deref().unwrap(),
+    )
+    .unwrap();
     let input = EvidenceInput {
         tenant_id: tenant,
         intent_id: &intent.intent_id,
@@ -78,7 +130,16 @@ async fn every_deny_code() {
     let a = t.intent(&["Book_Hotel", "search"], 1000);
     let b = t.intent(&["search"], 1000);
 
-    let ok = t.verify(&jwt, &tenant, &a.intent_id, &a.capability_token, "book_hotel", 600).await;
+    let ok = t
+        .verify(
+            &jwt,
+            &tenant,
+            &a.intent_id,
+            &a.capability_token,
+            "book_hotel",
+            600,
+        )
+        .await;
     assert_eq!(ok["allow"], true, "{ok}");
     assert_eq!(ok["remaining_cents"], 400);
     assert!(uuid::Uuid::parse_str(ok["audit_id"].as_str().unwrap()).is_ok());
@@ -86,30 +147,133 @@ async fn every_deny_code() {
     assert_eq!(ok["tenant"], tenant.as_str());
 
     let code = |v: Value| v["code"].as_str().unwrap_or("<none>").to_owned();
-    assert_eq!(code(t.verify(&jwt, &tenant, &a.intent_id, &a.capability_token, "wire_money", 1).await), "operation_not_allowed");
-    assert_eq!(code(t.verify(&jwt, &tenant, &a.intent_id, &a.capability_token, "search", 401).await), "budget_exceeded");
-    assert_eq!(code(t.verify(&jwt, &tenant, &b.intent_id, &a.capability_token, "search", 1).await), "token_intent_mismatch");
+    assert_eq!(
+        code(
+            t.verify(
+                &jwt,
+                &tenant,
+                &a.intent_id,
+                &a.capability_token,
+                "wire_money",
+                1
+            )
+            .await
+        ),
+        "operation_not_allowed"
+    );
+    assert_eq!(
+        code(
+            t.verify(
+                &jwt,
+                &tenant,
+                &a.intent_id,
+                &a.capability_token,
+                "search",
+                401
+            )
+            .await
+        ),
+        "budget_exceeded"
+    );
+    assert_eq!(
+        code(
+            t.verify(
+                &jwt,
+                &tenant,
+                &b.intent_id,
+                &a.capability_token,
+                "search",
+                1
+            )
+            .await
+        ),
+        "token_intent_mismatch"
+    );
     let missing = uuid::Uuid::new_v4().to_string();
-    assert_eq!(code(t.verify(&jwt, &tenant, &missing, &a.capability_token, "search", 1).await), "intent_not_found");
-    assert_eq!(code(t.verify(&jwt, &tenant, &a.intent_id, "bm90IGEgdG9rZW4=", "search", 1).await), "invalid_token");
+    assert_eq!(
+        code(
+            t.verify(&jwt, &tenant, &missing, &a.capability_token, "search", 1)
+                .await
+        ),
+        "intent_not_found"
+    );
+    assert_eq!(
+        code(
+            t.verify(&jwt, &tenant, &a.intent_id, "bm90IGEgdG9rZW4=", "search", 1)
+                .await
+        ),
+        "invalid_token"
+    );
 
     // A token of another tenant, presented for an intent of ours.
     let (other_tenant, other_key) = t.h.create_tenant(Some("tenant-other"));
-    let c = t.h.create_intent_for(&other_tenant, &DevIntentRequest { allowed_tools: vec!["search".into()], amount_cents: 10, ..Default::default() }).unwrap();
-    assert_eq!(code(t.verify(&jwt, &tenant, &a.intent_id, &c.capability_token, "search", 1).await), "tenant_mismatch");
+    let c =
+        t.h.create_intent_for(
+            &other_tenant,
+            &DevIntentRequest {
+                allowed_tools: vec!["search".into()],
+                amount_cents: 10,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        code(
+            t.verify(
+                &jwt,
+                &tenant,
+                &a.intent_id,
+                &c.capability_token,
+                "search",
+                1
+            )
+            .await
+        ),
+        "tenant_mismatch"
+    );
     let _ = other_key;
 
     // Expired: a token whose deadline already passed.
-    let past = t
-        .h
-        .create_intent(&DevIntentRequest { allowed_tools: vec!["search".into()], amount_cents: 10, deadline: Some("2020-01-01T00:00:00Z".into()), ..Default::default() })
+    let past =
+        t.h.create_intent(&DevIntentRequest {
+            allowed_tools: vec!["search".into()],
+            amount_cents: 10,
+            deadline: Some("2020-01-01T00:00:00Z".into()),
+            ..Default::default()
+        })
         .unwrap();
-    assert_eq!(code(t.verify(&jwt, &tenant, &past.intent_id, &past.capability_token, "search", 1).await), "token_expired");
+    assert_eq!(
+        code(
+            t.verify(
+                &jwt,
+                &tenant,
+                &past.intent_id,
+                &past.capability_token,
+                "search",
+                1
+            )
+            .await
+        ),
+        "token_expired"
+    );
 
     // Deny answers carry the wire fields too.
-    let d = t.verify(&jwt, &tenant, &a.intent_id, &a.capability_token, "wire_money", 1).await;
+    let d = t
+        .verify(
+            &jwt,
+            &tenant,
+            &a.intent_id,
+            &a.capability_token,
+            "wire_money",
+            1,
+        )
+        .await;
     assert_eq!(d["allow"], false);
-    assert!(d["audit_id"].is_string() && d["intent_id"] == a.intent_id.as_str() && d["tenant"] == tenant.as_str());
+    assert!(
+        d["audit_id"].is_string()
+            && d["intent_id"] == a.intent_id.as_str()
+            && d["tenant"] == tenant.as_str()
+    );
     let s = t.h.stats(&tenant);
     assert_eq!(s.verify_allows, 1);
     assert!(s.verify_denies >= 7);
@@ -122,20 +286,60 @@ async fn harbor_auth_rules() {
     let a = t.intent(&["search"], 100);
     let body = json!({"intent_id": a.intent_id, "token": a.capability_token, "operation": "search", "requested_spend_cents": 1});
     // x-tenant-id other than the JWT's tid -> 403.
-    let (s, v, _) = t.harbor(reqwest::Method::POST, "/verify", &jwt, "tenant-other", Some(&body), None).await;
+    let (s, v, _) = t
+        .harbor(
+            reqwest::Method::POST,
+            "/verify",
+            &jwt,
+            "tenant-other",
+            Some(&body),
+            None,
+        )
+        .await;
     assert_eq!(s, 403, "{v}");
     assert_eq!(v["error"], "tenant_mismatch");
     // A raw API key where a JWT is required -> 401.
-    let (s, v, _) = t.harbor(reqwest::Method::POST, "/verify", t.h.api_key(), &tenant, Some(&body), None).await;
+    let (s, v, _) = t
+        .harbor(
+            reqwest::Method::POST,
+            "/verify",
+            t.h.api_key(),
+            &tenant,
+            Some(&body),
+            None,
+        )
+        .await;
     assert_eq!(s, 401);
     assert_eq!(v["error"], "jwt_required");
     // Garbage bearer -> 401; unknown API key at the Gateway -> 401.
-    let (s, _, _) = t.harbor(reqwest::Method::POST, "/verify", "x.y.z", &tenant, Some(&body), None).await;
+    let (s, _, _) = t
+        .harbor(
+            reqwest::Method::POST,
+            "/verify",
+            "x.y.z",
+            &tenant,
+            Some(&body),
+            None,
+        )
+        .await;
     assert_eq!(s, 401);
-    let r = t.c.post(format!("{}/v1/auth/harbor-access", t.h.gateway_url)).bearer_auth("paybond_sk_sandbox_nope").send().await.unwrap();
+    let r =
+        t.c.post(format!("{}/v1/auth/harbor-access", t.h.gateway_url))
+            .bearer_auth("paybond_sk_sandbox_nope")
+            .send()
+            .await
+            .unwrap();
     assert_eq!(r.status(), 401);
     // Principal.
-    let p: Value = t.c.get(format!("{}/v1/auth/principal", t.h.gateway_url)).bearer_auth(t.h.api_key()).send().await.unwrap().json().await.unwrap();
+    let p: Value =
+        t.c.get(format!("{}/v1/auth/principal", t.h.gateway_url))
+            .bearer_auth(t.h.api_key())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
     assert_eq!(p["tenant_id"], tenant.as_str());
     assert_eq!(p["environment"], "sandbox");
     // Key format.
@@ -153,45 +357,133 @@ async fn evidence_idempotency_signatures_and_ledger_chain() {
     let path = format!("/intents/{}/evidence", a.intent_id);
     let post = reqwest::Method::POST;
 
-    let body = evidence_body(&tenant, &a, &json!({"status": "done"}), EvidenceSignVersion::V2);
-    let (s1, r1, _) = t.harbor(post.clone(), &path, &jwt, &tenant, Some(&body), Some("k-1")).await;
+    let body = evidence_body(
+        &tenant,
+        &a,
+        &json!({"status": "done"}),
+        EvidenceSignVersion::V2,
+    );
+    let (s1, r1, _) = t
+        .harbor(post.clone(), &path, &jwt, &tenant, Some(&body), Some("k-1"))
+        .await;
     assert_eq!(s1, 200, "{r1}");
-    assert_eq!((r1["tenant"].as_str(), r1["intent_id"].as_str()), (Some(tenant.as_str()), Some(a.intent_id.as_str())));
+    assert_eq!(
+        (r1["tenant"].as_str(), r1["intent_id"].as_str()),
+        (Some(tenant.as_str()), Some(a.intent_id.as_str()))
+    );
     assert_eq!(r1["predicate_passed"], true);
-    let (s2, r2, _) = t.harbor(post.clone(), &path, &jwt, &tenant, Some(&body), Some("k-1")).await;
-    assert_eq!((s2, &r2), (200, &r1), "replay answers the original response");
-    let other = evidence_body(&tenant, &a, &json!({"status": "other"}), EvidenceSignVersion::V2);
-    let (s3, _, _) = t.harbor(post.clone(), &path, &jwt, &tenant, Some(&other), Some("k-1")).await;
+    let (s2, r2, _) = t
+        .harbor(post.clone(), &path, &jwt, &tenant, Some(&body), Some("k-1"))
+        .await;
+    assert_eq!(
+        (s2, &r2),
+        (200, &r1),
+        "replay answers the original response"
+    );
+    let other = evidence_body(
+        &tenant,
+        &a,
+        &json!({"status": "other"}),
+        EvidenceSignVersion::V2,
+    );
+    let (s3, _, _) = t
+        .harbor(
+            post.clone(),
+            &path,
+            &jwt,
+            &tenant,
+            Some(&other),
+            Some("k-1"),
+        )
+        .await;
     assert_eq!(s3, 409);
     assert_eq!(t.h.stats(&tenant).evidence_accepted, 1);
 
     // Legacy v1 accepted when valid.
-    let v1 = evidence_body(&tenant, &a, &json!({"status": "v1"}), EvidenceSignVersion::V1Legacy);
-    let (s, v, _) = t.harbor(post.clone(), &path, &jwt, &tenant, Some(&v1), Some("k-v1")).await;
+    let v1 = evidence_body(
+        &tenant,
+        &a,
+        &json!({"status": "v1"}),
+        EvidenceSignVersion::V1Legacy,
+    );
+    let (s, v, _) = t
+        .harbor(post.clone(), &path, &jwt, &tenant, Some(&v1), Some("k-v1"))
+        .await;
     assert_eq!(s, 200, "{v}");
 
     // Tampered payload -> 422; wrong key -> 403 (not the intent's payee key) or 422.
-    let mut tampered = evidence_body(&tenant, &a, &json!({"status": "done"}), EvidenceSignVersion::V2);
+    let mut tampered = evidence_body(
+        &tenant,
+        &a,
+        &json!({"status": "done"}),
+        EvidenceSignVersion::V2,
+    );
     tampered["payload"]["status"] = json!("forged");
-    let (s, v, _) = t.harbor(post.clone(), &path, &jwt, &tenant, Some(&tampered), Some("k-t")).await;
+    let (s, v, _) = t
+        .harbor(
+            post.clone(),
+            &path,
+            &jwt,
+            &tenant,
+            Some(&tampered),
+            Some("k-t"),
+        )
+        .await;
     assert_eq!((s, v["error"].as_str()), (422, Some("signature_invalid")));
     let mut wrong = body.clone();
     let other_key = ed25519_dalek::SigningKey::from_bytes(&[42; 32]);
-    wrong["payee_signature"] = json!(B64.encode(ed25519_dalek::Signer::sign(&other_key, b"x").to_bytes()));
-    let (s, _, _) = t.harbor(post.clone(), &path, &jwt, &tenant, Some(&wrong), Some("k-w")).await;
+    wrong["payee_signature"] =
+        json!(B64.encode(ed25519_dalek::Signer::sign(&other_key, b"x").to_bytes()));
+    let (s, _, _) = t
+        .harbor(
+            post.clone(),
+            &path,
+            &jwt,
+            &tenant,
+            Some(&wrong),
+            Some("k-w"),
+        )
+        .await;
     assert_eq!(s, 422);
     wrong["payee_pubkey"] = json!(B64.encode(other_key.verifying_key().as_bytes()));
-    let (s, v, _) = t.harbor(post.clone(), &path, &jwt, &tenant, Some(&wrong), Some("k-w2")).await;
+    let (s, v, _) = t
+        .harbor(
+            post.clone(),
+            &path,
+            &jwt,
+            &tenant,
+            Some(&wrong),
+            Some("k-w2"),
+        )
+        .await;
     assert_eq!((s, v["error"].as_str()), (403, Some("payee_key_mismatch")));
 
     // More entries, then walk the chain across pages of 2.
     for i in 0..5 {
         let b = evidence_body(&tenant, &a, &json!({"i": i}), EvidenceSignVersion::V2);
-        let (s, _, _) = t.harbor(post.clone(), &path, &jwt, &tenant, Some(&b), Some(&format!("k-{i}-n"))).await;
+        let (s, _, _) = t
+            .harbor(
+                post.clone(),
+                &path,
+                &jwt,
+                &tenant,
+                Some(&b),
+                Some(&format!("k-{i}-n")),
+            )
+            .await;
         assert_eq!(s, 200);
     }
     let get = reqwest::Method::GET;
-    let (_, auth, _) = t.harbor(get.clone(), "/ledger/v1/authority", &jwt, &tenant, None, None).await;
+    let (_, auth, _) = t
+        .harbor(
+            get.clone(),
+            "/ledger/v1/authority",
+            &jwt,
+            &tenant,
+            None,
+            None,
+        )
+        .await;
     let mut kb = [0u8; 32];
     hex::decode_to_slice(auth["verifying_key_hex"].as_str().unwrap(), &mut kb).unwrap();
     let key = ed25519_dalek::VerifyingKey::from_bytes(&kb).unwrap();
@@ -199,7 +491,16 @@ async fn evidence_idempotency_signatures_and_ledger_chain() {
     let mut after = 0u64;
     let mut seen = 0;
     loop {
-        let (_, page, _) = t.harbor(get.clone(), &format!("/ledger/v1/events?after_seq={after}&limit=2"), &jwt, &tenant, None, None).await;
+        let (_, page, _) = t
+            .harbor(
+                get.clone(),
+                &format!("/ledger/v1/events?after_seq={after}&limit=2"),
+                &jwt,
+                &tenant,
+                None,
+                None,
+            )
+            .await;
         assert_eq!(page["tenant_id"], tenant.as_str());
         let entries = page["entries"].as_array().unwrap().clone();
         assert!(entries.len() <= 2);
@@ -211,12 +512,25 @@ async fn evidence_idempotency_signatures_and_ledger_chain() {
         }
     }
     assert_eq!(seen, 7);
-    let (_, tip, _) = t.harbor(get.clone(), "/ledger/v1/tip", &jwt, &tenant, None, None).await;
+    let (_, tip, _) = t
+        .harbor(get.clone(), "/ledger/v1/tip", &jwt, &tenant, None, None)
+        .await;
     assert_eq!(tip["seq"], 7);
     assert_eq!(tip["entry_commitment_hex"], json!(hex::encode(prev)));
-    let (_, m, _) = t.harbor(get.clone(), "/ledger/v1/merkle/latest", &jwt, &tenant, None, None).await;
+    let (_, m, _) = t
+        .harbor(
+            get.clone(),
+            "/ledger/v1/merkle/latest",
+            &jwt,
+            &tenant,
+            None,
+            None,
+        )
+        .await;
     assert_eq!(m["checkpoint"]["tree_size"], 7);
-    let (s, _, _) = t.harbor(get, "/ledger/v1/events?limit=0", &jwt, &tenant, None, None).await;
+    let (s, _, _) = t
+        .harbor(get, "/ledger/v1/events?limit=0", &jwt, &tenant, None, None)
+        .await;
     assert_eq!(s, 400);
 }
 
@@ -232,19 +546,38 @@ async fn attenuated_token_is_honoured_and_narrows() {
         .code(r#"check if operation($op), ["search"].contains($op); check if spend($s), $s <= 50;"#)
         .unwrap();
     let narrowed = B64.encode(unverified.append(block).unwrap().to_vec().unwrap());
-    let v = t.verify(&jwt, &tenant, &a.intent_id, &narrowed, "search", 10).await;
+    let v = t
+        .verify(&jwt, &tenant, &a.intent_id, &narrowed, "search", 10)
+        .await;
     assert_eq!(v["allow"], true, "{v}");
-    let v = t.verify(&jwt, &tenant, &a.intent_id, &narrowed, "book", 10).await;
+    let v = t
+        .verify(&jwt, &tenant, &a.intent_id, &narrowed, "book", 10)
+        .await;
     assert_eq!(v["code"], "operation_not_allowed", "{v}");
-    let v = t.verify(&jwt, &tenant, &a.intent_id, &narrowed, "search", 51).await;
+    let v = t
+        .verify(&jwt, &tenant, &a.intent_id, &narrowed, "search", 51)
+        .await;
     assert_eq!(v["code"], "budget_exceeded", "{v}");
     // The original token still allows what the narrowed one does not.
-    let v = t.verify(&jwt, &tenant, &a.intent_id, &a.capability_token, "book", 51).await;
+    let v = t
+        .verify(&jwt, &tenant, &a.intent_id, &a.capability_token, "book", 51)
+        .await;
     assert_eq!(v["allow"], true, "{v}");
     // A forged attenuation that widens is impossible: facts in later blocks do not widen rights.
-    let widen = biscuit_auth::builder::BlockBuilder::new().code(r#"allowed_operation("wire_money");"#).unwrap();
-    let widened = B64.encode(biscuit_auth::UnverifiedBiscuit::from(&bytes).unwrap().append(widen).unwrap().to_vec().unwrap());
-    let v = t.verify(&jwt, &tenant, &a.intent_id, &widened, "wire_money", 1).await;
+    let widen = biscuit_auth::builder::BlockBuilder::new()
+        .code(r#"allowed_operation("wire_money");"#)
+        .unwrap();
+    let widened = B64.encode(
+        biscuit_auth::UnverifiedBiscuit::from(&bytes)
+            .unwrap()
+            .append(widen)
+            .unwrap()
+            .to_vec()
+            .unwrap(),
+    );
+    let v = t
+        .verify(&jwt, &tenant, &a.intent_id, &widened, "wire_money", 1)
+        .await;
     assert_eq!(v["code"], "operation_not_allowed", "{v}");
 }
 
@@ -255,27 +588,70 @@ async fn signal_receipts_verify_with_published_key() {
     let a = t.intent(&["search"], 100);
     for i in 0..3 {
         let b = evidence_body(&tenant, &a, &json!({"i": i}), EvidenceSignVersion::V2);
-        let (s, _, _) = t.harbor(reqwest::Method::POST, &format!("/intents/{}/evidence", a.intent_id), &jwt, &tenant, Some(&b), Some(&format!("s{i}"))).await;
+        let (s, _, _) = t
+            .harbor(
+                reqwest::Method::POST,
+                &format!("/intents/{}/evidence", a.intent_id),
+                &jwt,
+                &tenant,
+                Some(&b),
+                Some(&format!("s{i}")),
+            )
+            .await;
         assert_eq!(s, 200);
     }
-    let keys: Value = t.c.get(format!("{}/dev/v1/keys", t.h.gateway_url)).send().await.unwrap().json().await.unwrap();
+    let keys: Value =
+        t.c.get(format!("{}/dev/v1/keys", t.h.gateway_url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
     let did = paybond_kit::signal::encode_component(&a.payee_did);
     assert!(did.contains("%3A"));
-    let env: Value = t.c.get(format!("{}/reputation/{did}", t.h.gateway_url)).bearer_auth(t.h.api_key()).send().await.unwrap().json().await.unwrap();
+    let env: Value =
+        t.c.get(format!("{}/reputation/{did}", t.h.gateway_url))
+            .bearer_auth(t.h.api_key())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
     let receipt = env["receipt"].as_object().unwrap();
-    assert_eq!(receipt["signing_public_key_hex"], keys["signal_public_key_hex"]);
+    assert_eq!(
+        receipt["signing_public_key_hex"],
+        keys["signal_public_key_hex"]
+    );
     assert_eq!(receipt["score_version"], "1.0");
     assert_eq!(receipt["ledger_watermark_seq"], 3);
     let mut kb = [0u8; 32];
     hex::decode_to_slice(keys["signal_public_key_hex"].as_str().unwrap(), &mut kb).unwrap();
     let pinned = ed25519_dalek::VerifyingKey::from_bytes(&kb).unwrap();
     paybond_kit::signal::verify_receipt_signature(receipt, Some(&pinned)).unwrap();
-    let rs: Value = t.c.get(format!("{}/signal/v1/operators/{did}/review-status", t.h.gateway_url)).bearer_auth(t.h.api_key()).send().await.unwrap().json().await.unwrap();
+    let rs: Value =
+        t.c.get(format!(
+            "{}/signal/v1/operators/{did}/review-status",
+            t.h.gateway_url
+        ))
+        .bearer_auth(t.h.api_key())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(rs["maturity_tier"]["band"], "developing");
     assert!(rs["friction"]["replay_throttled"].is_boolean());
     // Another tenant's operator is 404.
     let (_, other_key) = t.h.create_tenant(Some("tenant-b"));
-    let r = t.c.get(format!("{}/reputation/{did}", t.h.gateway_url)).bearer_auth(&other_key).send().await.unwrap();
+    let r =
+        t.c.get(format!("{}/reputation/{did}", t.h.gateway_url))
+            .bearer_auth(&other_key)
+            .send()
+            .await
+            .unwrap();
     assert_eq!(r.status(), 404);
 }
 
@@ -286,7 +662,11 @@ async fn each_fault_kind_is_observable() {
     let a = t.intent(&["search"], 1000);
     let body = json!({"intent_id": a.intent_id, "token": a.capability_token, "operation": "search", "requested_spend_cents": 1});
     let post = |t: &H| {
-        t.c.post(format!("{}/verify", t.h.harbor_url)).bearer_auth(&jwt).header("x-tenant-id", &tenant).json(&body).send()
+        t.c.post(format!("{}/verify", t.h.harbor_url))
+            .bearer_auth(&jwt)
+            .header("x-tenant-id", &tenant)
+            .json(&body)
+            .send()
     };
     // HTTP endpoint for faults, as a user would use it.
     let add = |f: Value| {
@@ -299,7 +679,10 @@ async fn each_fault_kind_is_observable() {
     assert_eq!(r.status(), 503);
     assert_eq!(r.headers()["retry-after"], "2");
     add(json!({"route": "/verify", "kind": "drop"})).await;
-    assert!(post(&t).await.is_err(), "dropped connection is a transport error");
+    assert!(
+        post(&t).await.is_err(),
+        "dropped connection is a transport error"
+    );
     add(json!({"route": "/verify", "kind": "latency", "latency_ms": 300})).await;
     let started = std::time::Instant::now();
     assert_eq!(post(&t).await.unwrap().status(), 200);
@@ -326,20 +709,43 @@ async fn each_fault_kind_is_observable() {
     assert!(post(&t).await.is_err());
     assert_eq!(t.h.stats(&tenant).verifies, before + 1);
     // count and probability.
-    t.h.add_fault(Fault::new("/verify", FaultKind::Status).status(500).times(2));
+    t.h.add_fault(
+        Fault::new("/verify", FaultKind::Status)
+            .status(500)
+            .times(2),
+    );
     assert_eq!(post(&t).await.unwrap().status(), 500);
     assert_eq!(post(&t).await.unwrap().status(), 500);
     assert_eq!(post(&t).await.unwrap().status(), 200);
     add(json!({"route": "/verify", "kind": "status", "status": 502, "probability": 1.0})).await;
     assert_eq!(post(&t).await.unwrap().status(), 502);
     assert_eq!(post(&t).await.unwrap().status(), 502);
-    assert_eq!(t.c.delete(format!("{}/dev/v1/faults", t.h.harbor_url)).send().await.unwrap().status(), 200);
+    assert_eq!(
+        t.c.delete(format!("{}/dev/v1/faults", t.h.harbor_url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     assert_eq!(post(&t).await.unwrap().status(), 200);
     // Faults on the Gateway listener too.
     t.h.add_fault(Fault::new("/v1/auth/harbor-access", FaultKind::Status).status(429));
-    let r = t.c.post(format!("{}/v1/auth/harbor-access", t.h.gateway_url)).bearer_auth(t.h.api_key()).send().await.unwrap();
+    let r =
+        t.c.post(format!("{}/v1/auth/harbor-access", t.h.gateway_url))
+            .bearer_auth(t.h.api_key())
+            .send()
+            .await
+            .unwrap();
     assert_eq!(r.status(), 429);
-    let stats: Value = t.c.get(format!("{}/dev/v1/stats", t.h.gateway_url)).send().await.unwrap().json().await.unwrap();
+    let stats: Value =
+        t.c.get(format!("{}/dev/v1/stats", t.h.gateway_url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
     assert!(stats["tenants"][&tenant]["exchanges"].as_u64().unwrap() >= 1);
 }
 
@@ -365,16 +771,36 @@ async fn principal_signed_intent_creation() {
         payee_pubkey: payee.verifying_key().to_bytes(),
     };
     let body = paybond_kit::intent::sign_intent_creation(&input, &[6; 32]).unwrap();
-    let (s, v, _) = t.harbor(reqwest::Method::POST, "/intents", &jwt, &tenant, Some(&body), Some("c1")).await;
+    let (s, v, _) = t
+        .harbor(
+            reqwest::Method::POST,
+            "/intents",
+            &jwt,
+            &tenant,
+            Some(&body),
+            Some("c1"),
+        )
+        .await;
     assert_eq!(s, 200, "{v}");
     let tok = v["capability_token"].as_str().unwrap();
-    let r = t.verify(&jwt, &tenant, &input.intent_id, tok, "search", 100).await;
+    let r = t
+        .verify(&jwt, &tenant, &input.intent_id, tok, "search", 100)
+        .await;
     assert_eq!(r["allow"], true);
     // Signed for another tenant -> rejected.
     let mut other = input.clone();
     other.tenant_id = "someone-else".into();
     other.intent_id = uuid::Uuid::new_v4().to_string();
     let bad = paybond_kit::intent::sign_intent_creation(&other, &[6; 32]).unwrap();
-    let (s, _, _) = t.harbor(reqwest::Method::POST, "/intents", &jwt, &tenant, Some(&bad), Some("c2")).await;
+    let (s, _, _) = t
+        .harbor(
+            reqwest::Method::POST,
+            "/intents",
+            &jwt,
+            &tenant,
+            Some(&bad),
+            Some("c2"),
+        )
+        .await;
     assert_eq!(s, 422);
 }

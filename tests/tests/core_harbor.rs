@@ -10,12 +10,27 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn call(name: &str, id: &str) -> ToolCall {
-    ToolCall { name: name.into(), call_id: id.into(), args: json!({}) }
+    ToolCall {
+        name: name.into(),
+        call_id: id.into(),
+        args: json!({}),
+    }
 }
 
-async fn guard_for(h: &paybond_devserver::LocalHarbor, s: &ServiceAccountHarborSession, tools: &[&str], amount: i64) -> (ToolGuard, paybond_devserver::DevIntent) {
+async fn guard_for(
+    h: &paybond_devserver::LocalHarbor,
+    s: &ServiceAccountHarborSession,
+    tools: &[&str],
+    amount: i64,
+) -> (ToolGuard, paybond_devserver::DevIntent) {
     let i = intent(h, tools, amount);
-    let g = ToolGuard::new(s.harbor().clone(), &i.intent_id, Secret::new(i.capability_token.clone()), GuardOptions::default()).unwrap();
+    let g = ToolGuard::new(
+        s.harbor().clone(),
+        &i.intent_id,
+        Secret::new(i.capability_token.clone()),
+        GuardOptions::default(),
+    )
+    .unwrap();
     (g, i)
 }
 
@@ -33,7 +48,11 @@ async fn allow_and_harbor_deny() {
     assert_eq!(s.tenant_id(), h.tenant_id);
     let (g, _) = guard_for(&h, &s, &["search"], 100).await;
     match g.authorize(&call("search", "c1"), 40).await {
-        Decision::Allow { remaining_cents, audit_id, .. } => {
+        Decision::Allow {
+            remaining_cents,
+            audit_id,
+            ..
+        } => {
             assert_eq!(remaining_cents, Some(60));
             assert!(uuid::Uuid::parse_str(&audit_id).is_ok());
         }
@@ -41,7 +60,12 @@ async fn allow_and_harbor_deny() {
     }
     let d = g.authorize(&call("wire_money", "c2"), 1).await;
     match &d {
-        Decision::Deny { code, reason, audit_id, .. } => {
+        Decision::Deny {
+            code,
+            reason,
+            audit_id,
+            ..
+        } => {
             assert_eq!(code, "harbor_denied");
             assert_eq!(reason.as_deref(), Some("operation_not_allowed"));
             assert!(audit_id.is_some());
@@ -49,7 +73,10 @@ async fn allow_and_harbor_deny() {
         _ => panic!("{d:?}"),
     }
     let d = g.authorize(&call("search", "c3"), 61).await;
-    assert!(matches!(&d, Decision::Deny { reason: Some(r), .. } if r == "budget_exceeded"), "{d:?}");
+    assert!(
+        matches!(&d, Decision::Deny { reason: Some(r), .. } if r == "budget_exceeded"),
+        "{d:?}"
+    );
 }
 
 #[tokio::test]
@@ -61,13 +88,34 @@ async fn connection_refused_is_transport_error() {
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = dead.local_addr().unwrap().port();
     drop(dead);
-    let s2 = ServiceAccountHarborSession::open(&h.gateway_url, h.api_key(), &format!("http://127.0.0.1:{port}"), quick_options()).await.unwrap();
-    let g2 = ToolGuard::new(s2.harbor().clone(), &g.intent_id(), Secret::new(intent(&h, &["search"], 1).capability_token), GuardOptions::default());
+    let s2 = ServiceAccountHarborSession::open(
+        &h.gateway_url,
+        h.api_key(),
+        &format!("http://127.0.0.1:{port}"),
+        quick_options(),
+    )
+    .await
+    .unwrap();
+    let g2 = ToolGuard::new(
+        s2.harbor().clone(),
+        &g.intent_id(),
+        Secret::new(intent(&h, &["search"], 1).capability_token),
+        GuardOptions::default(),
+    );
     // The token above is for another intent: the guard refuses at construction.
     assert!(matches!(g2, Err(Error::TokenIntentMismatch { .. })));
     let i = intent(&h, &["search"], 100);
-    let g2 = ToolGuard::new(s2.harbor().clone(), &i.intent_id, Secret::new(i.capability_token), GuardOptions::default()).unwrap();
-    assert_eq!(deny_code(&g2.authorize(&call("search", "x"), 1).await), "transport_error");
+    let g2 = ToolGuard::new(
+        s2.harbor().clone(),
+        &i.intent_id,
+        Secret::new(i.capability_token),
+        GuardOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        deny_code(&g2.authorize(&call("search", "x"), 1).await),
+        "transport_error"
+    );
 }
 
 #[tokio::test]
@@ -80,41 +128,101 @@ async fn timeout_500_429_and_malformed_answers() {
     let tenant = h.tenant_id.clone();
 
     // Timeout on every attempt.
-    h.add_fault(Fault::new("/verify", FaultKind::Latency).latency_ms(1000).times(3));
-    assert_eq!(deny_code(&g.authorize(&call("search", "t"), 1).await), "timeout");
+    h.add_fault(
+        Fault::new("/verify", FaultKind::Latency)
+            .latency_ms(1000)
+            .times(3),
+    );
+    assert_eq!(
+        deny_code(&g.authorize(&call("search", "t"), 1).await),
+        "timeout"
+    );
     h.clear_faults();
 
     // 500 on every attempt: three attempts, then http_error with the status.
     let before = h.stats(&tenant).verifies;
-    let id = h.add_fault(Fault::new("/verify", FaultKind::Status).status(500).times(3));
+    let id = h.add_fault(
+        Fault::new("/verify", FaultKind::Status)
+            .status(500)
+            .times(3),
+    );
     let d = g.authorize(&call("search", "f"), 1).await;
     assert_eq!(deny_code(&d), "http_error", "{d:?}");
     assert!(d.summary().contains("500"));
-    assert!(h.app().faults.list().iter().all(|f| f.id != id), "all three attempts consumed the fault");
+    assert!(
+        h.app().faults.list().iter().all(|f| f.id != id),
+        "all three attempts consumed the fault"
+    );
     assert_eq!(h.stats(&tenant).verifies, before, "the handler never ran");
 
     // One 500 then success: retried to an allow.
-    h.add_fault(Fault::new("/verify", FaultKind::Status).status(503).times(1));
+    h.add_fault(
+        Fault::new("/verify", FaultKind::Status)
+            .status(503)
+            .times(1),
+    );
     assert!(g.authorize(&call("search", "r"), 1).await.is_allow());
 
     // 429 with Retry-After: 1 is honoured.
-    h.add_fault(Fault::new("/verify", FaultKind::Status).status(429).retry_after(1));
+    h.add_fault(
+        Fault::new("/verify", FaultKind::Status)
+            .status(429)
+            .retry_after(1),
+    );
     let t0 = Instant::now();
     assert!(g.authorize(&call("search", "ra"), 1).await.is_allow());
-    assert!(t0.elapsed() >= Duration::from_millis(950), "Retry-After honoured ({:?})", t0.elapsed());
+    assert!(
+        t0.elapsed() >= Duration::from_millis(950),
+        "Retry-After honoured ({:?})",
+        t0.elapsed()
+    );
 
     // Malformed and truncated bodies, a string `allow`, a missing audit_id.
     for (fault, code) in [
-        (Fault::new("/verify", FaultKind::Malformed), "invalid_response"),
-        (Fault::new("/verify", FaultKind::Truncate), "invalid_response"),
-        (Fault::new("/verify", FaultKind::NonBooleanAllow), "invalid_response"),
-        (Fault::new("/verify", FaultKind::SetField).field("allow").value(json!("false")), "invalid_response"),
-        (Fault::new("/verify", FaultKind::RemoveField).field("audit_id"), "invalid_response"),
-        (Fault::new("/verify", FaultKind::SetField).field("audit_id").value(json!("not-a-uuid")), "invalid_response"),
-        (Fault::new("/verify", FaultKind::WrongTenant), "tenant_mismatch"),
-        (Fault::new("/verify", FaultKind::WrongIntent), "tenant_mismatch"),
-        (Fault::new("/verify", FaultKind::Drop).times(3), "transport_error"),
-        (Fault::new("/verify", FaultKind::Status).status(400), "http_error"),
+        (
+            Fault::new("/verify", FaultKind::Malformed),
+            "invalid_response",
+        ),
+        (
+            Fault::new("/verify", FaultKind::Truncate),
+            "invalid_response",
+        ),
+        (
+            Fault::new("/verify", FaultKind::NonBooleanAllow),
+            "invalid_response",
+        ),
+        (
+            Fault::new("/verify", FaultKind::SetField)
+                .field("allow")
+                .value(json!("false")),
+            "invalid_response",
+        ),
+        (
+            Fault::new("/verify", FaultKind::RemoveField).field("audit_id"),
+            "invalid_response",
+        ),
+        (
+            Fault::new("/verify", FaultKind::SetField)
+                .field("audit_id")
+                .value(json!("not-a-uuid")),
+            "invalid_response",
+        ),
+        (
+            Fault::new("/verify", FaultKind::WrongTenant),
+            "tenant_mismatch",
+        ),
+        (
+            Fault::new("/verify", FaultKind::WrongIntent),
+            "tenant_mismatch",
+        ),
+        (
+            Fault::new("/verify", FaultKind::Drop).times(3),
+            "transport_error",
+        ),
+        (
+            Fault::new("/verify", FaultKind::Status).status(400),
+            "http_error",
+        ),
     ] {
         let kind = fault.kind;
         h.add_fault(fault);
@@ -124,7 +232,11 @@ async fn timeout_500_429_and_malformed_answers() {
     }
 
     // A string "false" never becomes an allow, and neither does "true".
-    h.add_fault(Fault::new("/verify", FaultKind::SetField).field("allow").value(json!("true")));
+    h.add_fault(
+        Fault::new("/verify", FaultKind::SetField)
+            .field("allow")
+            .value(json!("true")),
+    );
     assert!(!g.authorize(&call("search", "s"), 1).await.is_allow());
     let _ = i;
 }
@@ -145,13 +257,28 @@ async fn token_bound_to_another_intent_is_refused_before_any_request() {
     };
     let e = s.harbor().verify_capability(&req).await.unwrap_err();
     assert_eq!(e.code(), "token_intent_mismatch", "{e}");
-    assert_eq!(h.stats(&h.tenant_id).verifies, before, "no request was sent");
+    assert_eq!(
+        h.stats(&h.tenant_id).verifies,
+        before,
+        "no request was sent"
+    );
     // The Harbor decides for a token that does not parse.
-    let req = VerifyRequest { token: Secret::new("bm9wZQ=="), intent_id: a.intent_id.clone(), ..req };
+    let req = VerifyRequest {
+        token: Secret::new("bm9wZQ=="),
+        intent_id: a.intent_id.clone(),
+        ..req
+    };
     let v = s.harbor().verify_capability(&req).await.unwrap();
     assert_eq!((v.allow, v.code.as_deref()), (false, Some("invalid_token")));
     // Bad input names the field.
-    let e = s.harbor().verify_capability(&VerifyRequest { intent_id: "nope".into(), ..req }).await.unwrap_err();
+    let e = s
+        .harbor()
+        .verify_capability(&VerifyRequest {
+            intent_id: "nope".into(),
+            ..req
+        })
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("intent_id"), "{e}");
 }
 
@@ -171,14 +298,20 @@ async fn concurrent_verifies_across_expiry_make_one_exchange() {
     let mut tasks = Vec::new();
     for n in 0..150 {
         let g = g.clone();
-        tasks.push(tokio::spawn(async move { g.authorize(&call("search", &format!("c{n}")), 1).await }));
+        tasks.push(tokio::spawn(async move {
+            g.authorize(&call("search", &format!("c{n}")), 1).await
+        }));
     }
     for t in tasks {
         let d = t.await.unwrap();
         assert!(d.is_allow(), "{d:?}");
     }
     eprintln!("150 concurrent guarded calls took {:?}", t0.elapsed());
-    assert_eq!(h.stats(&h.tenant_id).exchanges, 2, "150 concurrent callers, one refresh");
+    assert_eq!(
+        h.stats(&h.tenant_id).exchanges,
+        2,
+        "150 concurrent callers, one refresh"
+    );
     assert_eq!(s.token_provider().exchange_count(), 2);
 }
 
@@ -196,8 +329,15 @@ async fn rotation_401_remint_and_tenant_change_poisons() {
     assert!(g.authorize(&call("search", "b"), 1).await.is_allow());
     assert_eq!(h.stats(&t).exchanges, 3);
     // Two 401s in a row: the second is final.
-    h.add_fault(Fault::new("/verify", FaultKind::Status).status(401).times(2));
-    assert_eq!(deny_code(&g.authorize(&call("search", "c"), 1).await), "http_error");
+    h.add_fault(
+        Fault::new("/verify", FaultKind::Status)
+            .status(401)
+            .times(2),
+    );
+    assert_eq!(
+        deny_code(&g.authorize(&call("search", "c"), 1).await),
+        "http_error"
+    );
     // The Gateway now names another tenant for the same key: poisoned for good.
     assert!(h.rebind_api_key(h.api_key(), "tenant-evil"));
     let e = s.token_provider().force_rotate().await.unwrap_err();
@@ -213,19 +353,66 @@ async fn caller_tenant_never_overrides_gateway() {
     let h = harbor_with_ttl(900).await;
     let mut opts = quick_options();
     opts.expected_tenant_id = Some("tenant-someone-else".into());
-    let e = ServiceAccountHarborSession::open(&h.gateway_url, h.api_key(), &h.harbor_url, opts).await.unwrap_err();
+    let e = ServiceAccountHarborSession::open(&h.gateway_url, h.api_key(), &h.harbor_url, opts)
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), "tenant_mismatch");
-    let e = ServiceAccountHarborSession::open(&h.gateway_url, h.api_key(), "http://harbor.example.com", quick_options()).await.unwrap_err();
+    let e = ServiceAccountHarborSession::open(
+        &h.gateway_url,
+        h.api_key(),
+        "http://harbor.example.com",
+        quick_options(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.code(), "insecure_url");
-    let e = ServiceAccountHarborSession::open(&h.gateway_url, "paybond_sk_sandbox_wrong", &h.harbor_url, quick_options()).await.unwrap_err();
-    assert!(matches!(e, Error::GatewayAuth { status_code: Some(401), .. }), "{e:?}");
-    h.add_fault(Fault::new("/v1/auth/harbor-access", FaultKind::Status).status(503).times(2));
+    let e = ServiceAccountHarborSession::open(
+        &h.gateway_url,
+        "paybond_sk_sandbox_wrong",
+        &h.harbor_url,
+        quick_options(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::GatewayAuth {
+                status_code: Some(401),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    h.add_fault(
+        Fault::new("/v1/auth/harbor-access", FaultKind::Status)
+            .status(503)
+            .times(2),
+    );
     open(&h, quick_options()).await; // the exchange itself is retried
     h.add_fault(Fault::new("/v1/auth/harbor-access", FaultKind::RemoveField).field("tenant_id"));
-    let e = ServiceAccountHarborSession::open(&h.gateway_url, h.api_key(), &h.harbor_url, quick_options()).await.unwrap_err();
+    let e = ServiceAccountHarborSession::open(
+        &h.gateway_url,
+        h.api_key(),
+        &h.harbor_url,
+        quick_options(),
+    )
+    .await
+    .unwrap_err();
     assert!(e.to_string().contains("tenant_id"), "{e}");
-    h.add_fault(Fault::new("/v1/auth/harbor-access", FaultKind::SetField).field("expires_in").value(json!(0)));
-    let e = ServiceAccountHarborSession::open(&h.gateway_url, h.api_key(), &h.harbor_url, quick_options()).await.unwrap_err();
+    h.add_fault(
+        Fault::new("/v1/auth/harbor-access", FaultKind::SetField)
+            .field("expires_in")
+            .value(json!(0)),
+    );
+    let e = ServiceAccountHarborSession::open(
+        &h.gateway_url,
+        h.api_key(),
+        &h.harbor_url,
+        quick_options(),
+    )
+    .await
+    .unwrap_err();
     assert!(e.to_string().contains("expires_in"), "{e}");
 }
 
@@ -240,9 +427,15 @@ async fn close_drains_in_flight_and_refuses_new_calls() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     let t0 = Instant::now();
     s.close().await;
-    assert!(t0.elapsed() >= Duration::from_millis(150), "close waited for the in-flight call");
+    assert!(
+        t0.elapsed() >= Duration::from_millis(150),
+        "close waited for the in-flight call"
+    );
     assert!(in_flight.await.unwrap().is_allow());
-    assert_eq!(deny_code(&g.authorize(&call("search", "late"), 1).await), "session_closed");
+    assert_eq!(
+        deny_code(&g.authorize(&call("search", "late"), 1).await),
+        "session_closed"
+    );
 }
 
 #[tokio::test]
@@ -250,29 +443,72 @@ async fn evidence_lands_once() {
     let h = harbor_with_ttl(900).await;
     let s = open(&h, quick_options()).await;
     let i = intent(&h, &["search"], 1000);
-    let seed = paybond_kit::evidence::seed_from_hex("seed", i.payee_signing_seed_hex.as_deref().unwrap()).unwrap();
+    let seed =
+        paybond_kit::evidence::seed_from_hex("seed", i.payee_signing_seed_hex.as_deref().unwrap())
+            .unwrap();
     let opts = GuardOptions {
-        evidence: Some(EvidenceSigner { payee_did: i.payee_did.clone(), seed: Arc::new(seed), version: Default::default() }),
+        evidence: Some(EvidenceSigner {
+            payee_did: i.payee_did.clone(),
+            seed: Arc::new(seed),
+            version: Default::default(),
+        }),
         ..Default::default()
     };
-    let g = ToolGuard::new(s.harbor().clone(), &i.intent_id, Secret::new(i.capability_token.clone()), opts).unwrap();
+    let g = ToolGuard::new(
+        s.harbor().clone(),
+        &i.intent_id,
+        Secret::new(i.capability_token.clone()),
+        opts,
+    )
+    .unwrap();
     let c = call("search", "call-1");
     let d = g.authorize(&c, 10).await;
     assert!(d.is_allow());
     // The first submission's answer is lost after Harbor stored it; the retry replays.
-    h.add_fault(Fault::new(&format!("/intents/{}/evidence", i.intent_id), FaultKind::DropAfter));
-    let r = g.complete(&c, &d, &ToolOutcome::Success(json!({"status": "done"}))).await.unwrap().unwrap();
+    h.add_fault(Fault::new(
+        &format!("/intents/{}/evidence", i.intent_id),
+        FaultKind::DropAfter,
+    ));
+    let r = g
+        .complete(&c, &d, &ToolOutcome::Success(json!({"status": "done"})))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(r.predicate_passed, Some(true));
     // A second complete for the same call re-sends the same bytes: replay, not a second entry.
-    g.complete(&c, &d, &ToolOutcome::Success(json!({"status": "done"}))).await.unwrap().unwrap();
+    g.complete(&c, &d, &ToolOutcome::Success(json!({"status": "done"})))
+        .await
+        .unwrap()
+        .unwrap();
     let st = h.stats(&h.tenant_id);
     assert_eq!(st.evidence_accepted, 1);
     assert!(st.evidence_replays >= 2);
     assert_eq!(s.harbor().ledger_tip().await.unwrap().seq, 1);
     // Nothing for a deny or a failed tool.
-    let deny = Decision::Deny { code: "harbor_denied".into(), reason: None, message: String::new(), audit_id: None };
-    assert!(g.complete(&call("search", "x"), &deny, &ToolOutcome::Success(json!({}))).await.unwrap().is_none());
-    assert!(g.complete(&call("search", "y"), &d, &ToolOutcome::Failed("boom".into())).await.unwrap().is_none());
+    let deny = Decision::Deny {
+        code: "harbor_denied".into(),
+        reason: None,
+        message: String::new(),
+        audit_id: None,
+    };
+    assert!(g
+        .complete(
+            &call("search", "x"),
+            &deny,
+            &ToolOutcome::Success(json!({}))
+        )
+        .await
+        .unwrap()
+        .is_none());
+    assert!(g
+        .complete(
+            &call("search", "y"),
+            &d,
+            &ToolOutcome::Failed("boom".into())
+        )
+        .await
+        .unwrap()
+        .is_none());
 
     // Same key, different body -> HarborHttp 409.
     let signed = |payload: serde_json::Value| {
@@ -284,20 +520,53 @@ async fn evidence_lands_once() {
             artifacts_blake3_hex: &[],
             submitted_at_rfc3339: "2030-01-02T15:04:05Z",
         };
-        paybond_kit::evidence::sign_payee_evidence_binding(&input, &seed, Default::default()).unwrap().body
+        paybond_kit::evidence::sign_payee_evidence_binding(&input, &seed, Default::default())
+            .unwrap()
+            .body
     };
-    s.harbor().submit_evidence(&i.intent_id, &signed(json!({"n": 1})), Some("key-1")).await.unwrap();
-    s.harbor().submit_evidence(&i.intent_id, &signed(json!({"n": 1})), Some("key-1")).await.unwrap();
-    let e = s.harbor().submit_evidence(&i.intent_id, &signed(json!({"n": 2})), Some("key-1")).await.unwrap_err();
-    assert!(matches!(e, Error::HarborHttp { status_code: 409, .. }), "{e:?}");
+    s.harbor()
+        .submit_evidence(&i.intent_id, &signed(json!({"n": 1})), Some("key-1"))
+        .await
+        .unwrap();
+    s.harbor()
+        .submit_evidence(&i.intent_id, &signed(json!({"n": 1})), Some("key-1"))
+        .await
+        .unwrap();
+    let e = s
+        .harbor()
+        .submit_evidence(&i.intent_id, &signed(json!({"n": 2})), Some("key-1"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::HarborHttp {
+                status_code: 409,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     assert_eq!(s.harbor().ledger_tip().await.unwrap().seq, 2);
     let page = s.harbor().ledger_events(None, Some(1)).await.unwrap();
     assert_eq!((page.entries.len(), page.next_after_seq), (1, Some(1)));
-    assert!(s.harbor().ledger_merkle_latest().await.unwrap().checkpoint.is_some());
-    assert_eq!(s.harbor().ledger_authority().await.unwrap().tenant_id, h.tenant_id);
+    assert!(s
+        .harbor()
+        .ledger_merkle_latest()
+        .await
+        .unwrap()
+        .checkpoint
+        .is_some());
+    assert_eq!(
+        s.harbor().ledger_authority().await.unwrap().tenant_id,
+        h.tenant_id
+    );
     // Ledger echo checked.
     h.add_fault(Fault::new("/ledger/v1/tip", FaultKind::WrongTenant));
-    assert_eq!(s.harbor().ledger_tip().await.unwrap_err().code(), "tenant_mismatch");
+    assert_eq!(
+        s.harbor().ledger_tip().await.unwrap_err().code(),
+        "tenant_mismatch"
+    );
 }
 
 #[tokio::test]
