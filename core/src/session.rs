@@ -248,6 +248,12 @@ impl ServiceAccountSignalSession {
         &self.signal
     }
 
+    /// Pins the Signal receipt signing key (hex): receipts signed by another key are rejected.
+    pub fn with_trusted_signing_key(mut self, key_hex: &str) -> Result<Self> {
+        self.signal = self.signal.with_trusted_signing_key(key_hex)?;
+        Ok(self)
+    }
+
     /// Who the key is.
     pub fn principal(&self) -> &Principal {
         &self.principal
