@@ -1,0 +1,582 @@
+"""Sessions, clients and the capability binding: thin, typed wrappers over the Rust core."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from types import TracebackType
+from typing import Any, Mapping, Sequence
+
+from . import _native
+from .types import (
+    Decision,
+    EvidenceReceipt,
+    IntentCreated,
+    LedgerAuthority,
+    LedgerEventsPage,
+    LedgerTip,
+    MerkleLatest,
+    OperatorExplanation,
+    OperatorReviewStatus,
+    PortfolioSummary,
+    Principal,
+    ReputationReceiptEnvelope,
+    SignedEvidence,
+    VerifyResult,
+)
+
+__all__ = [
+    "ServiceAccountHarborSession",
+    "HarborClient",
+    "GatewayHarborTokenProvider",
+    "ServiceAccountSignalSession",
+    "GatewaySignalClient",
+    "CapabilityBinding",
+    "sign_payee_evidence_binding",
+    "json_value_digest",
+    "artifacts_digest",
+]
+
+
+def _no_running_loop(method: str) -> None:
+    """Sync variants block; on the event-loop thread they would stall every other task."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise RuntimeError(
+        f"{method}() blocks and was called on a running event loop's thread; await the async variant instead"
+    )
+
+
+class HarborClient:
+    """Harbor calls bound to the session's tenant (from the Gateway, never the caller)."""
+
+    __slots__ = ("_h",)
+
+    def __init__(self, native: _native.HarborClient) -> None:
+        self._h = native
+
+    @property
+    def tenant_id(self) -> str:
+        """The tenant every call is bound to."""
+        return self._h.tenant_id
+
+    @property
+    def base_url(self) -> str:
+        """Harbor base URL."""
+        return self._h.base_url
+
+    def __repr__(self) -> str:
+        return f"HarborClient(tenant_id={self.tenant_id!r}, base_url={self.base_url!r})"
+
+    async def verify_capability(
+        self,
+        *,
+        intent_id: str,
+        token: str,
+        operation: str,
+        requested_spend_cents: int,
+        tool_name: str | None = None,
+        tool_call_id: str | None = None,
+        idempotency_key: str | None = None,
+        currency: str | None = None,
+        agent_subject: str | None = None,
+        vendor_id: str | None = None,
+        task_id: str | None = None,
+        workflow_id: str | None = None,
+    ) -> VerifyResult:
+        """``POST /verify``. Returns Harbor's allow/deny; raises on anything off the wire contract.
+
+        A token visibly bound to another intent raises :class:`TokenIntentMismatchError` before any request.
+        """
+        d = await self._h.verify_capability(
+            intent_id, token, operation, requested_spend_cents, tool_name, tool_call_id,
+            idempotency_key, currency, agent_subject, vendor_id, task_id, workflow_id,
+        )
+        return VerifyResult._from_dict(d)
+
+    def verify_capability_sync(
+        self,
+        *,
+        intent_id: str,
+        token: str,
+        operation: str,
+        requested_spend_cents: int,
+        tool_name: str | None = None,
+        tool_call_id: str | None = None,
+        idempotency_key: str | None = None,
+        currency: str | None = None,
+        agent_subject: str | None = None,
+        vendor_id: str | None = None,
+        task_id: str | None = None,
+        workflow_id: str | None = None,
+    ) -> VerifyResult:
+        """Blocking :meth:`verify_capability` (releases the GIL)."""
+        _no_running_loop("verify_capability_sync")
+        d = self._h.verify_capability_sync(
+            intent_id, token, operation, requested_spend_cents, tool_name, tool_call_id,
+            idempotency_key, currency, agent_subject, vendor_id, task_id, workflow_id,
+        )
+        return VerifyResult._from_dict(d)
+
+    async def submit_evidence(
+        self, intent_id: str, body: Mapping[str, Any], idempotency_key: str | None = None
+    ) -> EvidenceReceipt:
+        """``POST /intents/{intent_id}/evidence``. Same key + same body lands once; another body → 409."""
+        return EvidenceReceipt._from_dict(await self._h.submit_evidence(intent_id, dict(body), idempotency_key))
+
+    def submit_evidence_sync(
+        self, intent_id: str, body: Mapping[str, Any], idempotency_key: str | None = None
+    ) -> EvidenceReceipt:
+        """Blocking :meth:`submit_evidence`."""
+        _no_running_loop("submit_evidence_sync")
+        return EvidenceReceipt._from_dict(self._h.submit_evidence_sync(intent_id, dict(body), idempotency_key))
+
+    async def create_intent(
+        self, input: Mapping[str, Any], *, principal_signing_seed: str | bytes
+    ) -> IntentCreated:
+        """Principal-signed ``POST /intents`` for this tenant.
+
+        ``input`` keys: intent_id, principal_did, payee_did, payee_pubkey (std base64), budget,
+        currency, amount_cents, evidence_schema, deadline, predicate_dsl, predicate_ref,
+        allowed_tools, settlement_rail.
+        """
+        return IntentCreated._from_dict(await self._h.create_intent(dict(input), principal_signing_seed))
+
+    def create_intent_sync(
+        self, input: Mapping[str, Any], *, principal_signing_seed: str | bytes
+    ) -> IntentCreated:
+        """Blocking :meth:`create_intent`."""
+        _no_running_loop("create_intent_sync")
+        return IntentCreated._from_dict(self._h.create_intent_sync(dict(input), principal_signing_seed))
+
+    async def ledger_tip(self) -> LedgerTip:
+        """``GET /ledger/v1/tip``."""
+        return LedgerTip._from_dict(await self._h.ledger("tip"))
+
+    async def ledger_authority(self) -> LedgerAuthority:
+        """``GET /ledger/v1/authority``."""
+        return LedgerAuthority._from_dict(await self._h.ledger("authority"))
+
+    async def ledger_events(self, after_seq: int | None = None, limit: int | None = None) -> LedgerEventsPage:
+        """``GET /ledger/v1/events`` (exclusive cursor; limit 1..256, default 64)."""
+        return LedgerEventsPage._from_dict(await self._h.ledger_events(after_seq, limit))
+
+    async def ledger_merkle_latest(self) -> MerkleLatest:
+        """``GET /ledger/v1/merkle/latest``."""
+        return MerkleLatest._from_dict(await self._h.ledger("merkle_latest"))
+
+    def ledger_tip_sync(self) -> LedgerTip:
+        """Blocking :meth:`ledger_tip`."""
+        _no_running_loop("ledger_tip_sync")
+        return LedgerTip._from_dict(self._h.ledger_sync("tip"))
+
+    def ledger_events_sync(self, after_seq: int | None = None, limit: int | None = None) -> LedgerEventsPage:
+        """Blocking :meth:`ledger_events`."""
+        _no_running_loop("ledger_events_sync")
+        return LedgerEventsPage._from_dict(self._h.ledger_events_sync(after_seq, limit))
+
+
+class GatewayHarborTokenProvider:
+    """Exchanges a service-account API key for Harbor JWTs; cached in memory, refreshed before
+    expiry, single-flight (N concurrent callers → one exchange)."""
+
+    __slots__ = ("_p",)
+
+    def __init__(
+        self,
+        *,
+        gateway_base_url: str,
+        api_key: str,
+        timeout_seconds: float = 30.0,
+        max_retries: int = 3,
+        refresh_skew_seconds: float = 90.0,
+        _native_provider: _native.TokenProvider | None = None,
+    ) -> None:
+        self._p = _native_provider or _native.TokenProvider(
+            gateway_base_url, api_key, timeout_seconds, max_retries, refresh_skew_seconds
+        )
+
+    @property
+    def tenant_id(self) -> str | None:
+        """The tenant the Gateway bound the key to (after the first exchange)."""
+        return self._p.tenant_id
+
+    @property
+    def exchange_count(self) -> int:
+        """How many exchanges this provider made."""
+        return self._p.exchange_count
+
+    async def bearer(self) -> str:
+        """A fresh Harbor JWT (a secret: do not log it)."""
+        return await self._p.bearer()
+
+    def bearer_sync(self) -> str:
+        """Blocking :meth:`bearer`."""
+        _no_running_loop("bearer_sync")
+        return self._p.bearer_sync()
+
+    async def force_rotate(self) -> None:
+        """Mint a new JWT now with the same key."""
+        await self._p.force_rotate()
+
+    def force_rotate_sync(self) -> None:
+        """Blocking :meth:`force_rotate`."""
+        _no_running_loop("force_rotate_sync")
+        self._p.force_rotate_sync()
+
+    def __repr__(self) -> str:
+        return f"GatewayHarborTokenProvider(tenant_id={self.tenant_id!r}, exchanges={self.exchange_count})"
+
+
+class ServiceAccountHarborSession:
+    """A Harbor session opened from one API key; the tenant comes from the Gateway.
+
+    Use ``async with await ServiceAccountHarborSession.open(...) as s`` or call
+    :meth:`aclose`. For credential rotation: open a new session, then close the
+    old one (closing lets in-flight calls finish and refuses new ones).
+    """
+
+    __slots__ = ("_s", "harbor", "token_provider")
+
+    def __init__(self, native: _native.HarborSession) -> None:
+        self._s = native
+        self.harbor = HarborClient(native.harbor())
+        self.token_provider = GatewayHarborTokenProvider(
+            gateway_base_url="", api_key="", _native_provider=native.token_provider()
+        )
+
+    @classmethod
+    async def open(
+        cls,
+        *,
+        gateway_base_url: str,
+        api_key: str,
+        harbor_base_url: str,
+        timeout_seconds: float = 30.0,
+        max_retries: int = 3,
+        refresh_skew_seconds: float = 90.0,
+        expected_tenant_id: str | None = None,
+    ) -> ServiceAccountHarborSession:
+        """Validate URLs, exchange the key once, bind to the tenant the Gateway names.
+
+        ``expected_tenant_id`` never overrides the Gateway: a mismatch raises :class:`TenantBindingError`.
+        """
+        native = await _native.HarborSession.open(
+            gateway_base_url, api_key, harbor_base_url, timeout_seconds, max_retries,
+            refresh_skew_seconds, expected_tenant_id,
+        )
+        return cls(native)
+
+    @classmethod
+    def open_sync(
+        cls,
+        *,
+        gateway_base_url: str,
+        api_key: str,
+        harbor_base_url: str,
+        timeout_seconds: float = 30.0,
+        max_retries: int = 3,
+        refresh_skew_seconds: float = 90.0,
+        expected_tenant_id: str | None = None,
+    ) -> ServiceAccountHarborSession:
+        """Blocking :meth:`open`, for non-async apps."""
+        _no_running_loop("open_sync")
+        return cls(
+            _native.HarborSession.open_sync(
+                gateway_base_url, api_key, harbor_base_url, timeout_seconds, max_retries,
+                refresh_skew_seconds, expected_tenant_id,
+            )
+        )
+
+    @property
+    def tenant_id(self) -> str:
+        """The tenant the Gateway bound the key to."""
+        return self._s.tenant_id
+
+    @property
+    def closed(self) -> bool:
+        """Whether the session was closed."""
+        return self._s.closed
+
+    async def rotate_harbor_token(self) -> None:
+        """Mint a fresh Harbor JWT now."""
+        await self._s.rotate_harbor_token()
+
+    def rotate_harbor_token_sync(self) -> None:
+        """Blocking :meth:`rotate_harbor_token`."""
+        _no_running_loop("rotate_harbor_token_sync")
+        self._s.rotate_harbor_token_sync()
+
+    async def aclose(self) -> None:
+        """Refuse new calls, wait for in-flight ones."""
+        await self._s.close()
+
+    def close(self) -> None:
+        """Blocking :meth:`aclose`."""
+        _no_running_loop("close")
+        self._s.close_sync()
+
+    async def __aenter__(self) -> ServiceAccountHarborSession:
+        return self
+
+    async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        await self.aclose()
+
+    def __enter__(self) -> ServiceAccountHarborSession:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"ServiceAccountHarborSession(tenant_id={self.tenant_id!r}, closed={self.closed})"
+
+
+class GatewaySignalClient:
+    """Signal reads bound to one tenant: typed, echo-checked, receipt signatures verified."""
+
+    __slots__ = ("_s",)
+
+    def __init__(self, native: _native.SignalSession) -> None:
+        self._s = native
+
+    @property
+    def tenant_id(self) -> str:
+        """The tenant reads are bound to."""
+        return self._s.tenant_id
+
+    async def reputation_receipt(self, operator_did: str, score_version: str | None = None) -> ReputationReceiptEnvelope | None:
+        """The operator's signed receipt; ``None`` when Signal has none (404)."""
+        d = await self._s.read("reputation_receipt", operator_did, score_version)
+        return None if d is None else ReputationReceiptEnvelope._from_dict(d)
+
+    async def portfolio_summary(self, score_version: str | None = None) -> PortfolioSummary:
+        """The tenant's portfolio (404 raises :class:`SignalHttpError`)."""
+        return PortfolioSummary._from_dict(await self._s.read("portfolio_summary", None, score_version))
+
+    async def operator_explanation(self, operator_did: str, score_version: str | None = None) -> OperatorExplanation | None:
+        """Why the operator has its score; ``None`` on 404."""
+        d = await self._s.read("operator_explanation", operator_did, score_version)
+        return None if d is None else OperatorExplanation._from_dict(d)
+
+    async def operator_review_status(self, operator_did: str, score_version: str | None = None) -> OperatorReviewStatus | None:
+        """Maturity tier, shadow risk and annotations, friction and trust policy; ``None`` on 404."""
+        d = await self._s.read("operator_review_status", operator_did, score_version)
+        return None if d is None else OperatorReviewStatus._from_dict(d)
+
+    def reputation_receipt_sync(self, operator_did: str, score_version: str | None = None) -> ReputationReceiptEnvelope | None:
+        """Blocking :meth:`reputation_receipt`."""
+        _no_running_loop("reputation_receipt_sync")
+        d = self._s.read_sync("reputation_receipt", operator_did, score_version)
+        return None if d is None else ReputationReceiptEnvelope._from_dict(d)
+
+    def operator_review_status_sync(self, operator_did: str, score_version: str | None = None) -> OperatorReviewStatus | None:
+        """Blocking :meth:`operator_review_status`."""
+        _no_running_loop("operator_review_status_sync")
+        d = self._s.read_sync("operator_review_status", operator_did, score_version)
+        return None if d is None else OperatorReviewStatus._from_dict(d)
+
+    def __repr__(self) -> str:
+        return f"GatewaySignalClient(tenant_id={self.tenant_id!r})"
+
+
+class ServiceAccountSignalSession:
+    """A Signal session; the tenant comes from ``GET /v1/auth/principal``."""
+
+    __slots__ = ("_s", "signal")
+
+    def __init__(self, native: _native.SignalSession) -> None:
+        self._s = native
+        self.signal = GatewaySignalClient(native)
+
+    @classmethod
+    async def open(
+        cls,
+        *,
+        gateway_base_url: str,
+        api_key: str,
+        timeout_seconds: float = 30.0,
+        max_retries: int = 3,
+        expected_environment: str | None = None,
+        expected_tenant_id: str | None = None,
+        trusted_signing_key_hex: str | None = None,
+    ) -> ServiceAccountSignalSession:
+        """Look up the key's principal and bind Signal reads to its tenant.
+
+        ``trusted_signing_key_hex`` pins the receipt signing key.
+        """
+        return cls(
+            await _native.SignalSession.open(
+                gateway_base_url, api_key, timeout_seconds, max_retries, expected_environment,
+                expected_tenant_id, trusted_signing_key_hex,
+            )
+        )
+
+    @classmethod
+    def open_sync(
+        cls,
+        *,
+        gateway_base_url: str,
+        api_key: str,
+        timeout_seconds: float = 30.0,
+        max_retries: int = 3,
+        expected_environment: str | None = None,
+        expected_tenant_id: str | None = None,
+        trusted_signing_key_hex: str | None = None,
+    ) -> ServiceAccountSignalSession:
+        """Blocking :meth:`open`."""
+        _no_running_loop("open_sync")
+        return cls(
+            _native.SignalSession.open_sync(
+                gateway_base_url, api_key, timeout_seconds, max_retries, expected_environment,
+                expected_tenant_id, trusted_signing_key_hex,
+            )
+        )
+
+    @property
+    def tenant_id(self) -> str:
+        """The tenant the Gateway bound the key to."""
+        return self._s.tenant_id
+
+    @property
+    def principal(self) -> Principal:
+        """Who the key is."""
+        return Principal._from_dict(self._s.principal())
+
+    async def aclose(self) -> None:
+        """Refuse new calls, wait for in-flight ones."""
+        await self._s.close()
+
+    def close(self) -> None:
+        """Blocking :meth:`aclose`."""
+        _no_running_loop("close")
+        self._s.close_sync()
+
+    async def __aenter__(self) -> ServiceAccountSignalSession:
+        return self
+
+    async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"ServiceAccountSignalSession(tenant_id={self.tenant_id!r})"
+
+
+class CapabilityBinding:
+    """One intent and its capability token, bound to a Harbor client: what adapters guard with.
+
+    ``payee_did`` + ``payee_signing_seed`` (64 hex digits or 32 bytes) enable evidence:
+    after an allowed call the tool's result can be signed and submitted as payee evidence,
+    exactly once per tool call. ``operations`` maps tool names to Harbor operations.
+    """
+
+    __slots__ = ("harbor", "_g")
+
+    def __init__(
+        self,
+        harbor: HarborClient,
+        intent_id: str,
+        capability_token: str,
+        *,
+        operations: Mapping[str, str] | None = None,
+        payee_did: str | None = None,
+        payee_signing_seed: str | bytes | None = None,
+        evidence_version: int = 2,
+        currency: str | None = None,
+        agent_subject: str | None = None,
+        workflow_id: str | None = None,
+    ) -> None:
+        if not isinstance(harbor, HarborClient):
+            raise TypeError(f"harbor: expected a HarborClient (session.harbor), got {type(harbor).__name__}")
+        self.harbor = harbor
+        self._g = _native.ToolGuard(
+            harbor._h, intent_id, capability_token, dict(operations) if operations else None, payee_did,
+            payee_signing_seed, evidence_version, currency, agent_subject, workflow_id,
+        )
+
+    @property
+    def intent_id(self) -> str:
+        """The intent this binding spends from."""
+        return self._g.intent_id
+
+    @property
+    def tenant_id(self) -> str:
+        """The tenant of the Harbor client."""
+        return self._g.tenant_id
+
+    async def authorize(self, tool_name: str, call_id: str, args: Any = None, *, requested_spend_cents: int = 0) -> Decision:
+        """Ask Harbor whether this call may run. Never raises for a failed verify: it is a deny."""
+        return Decision._from_dict(await self._g.authorize(tool_name, call_id, args, requested_spend_cents))
+
+    def authorize_sync(self, tool_name: str, call_id: str, args: Any = None, *, requested_spend_cents: int = 0) -> Decision:
+        """Blocking :meth:`authorize` (releases the GIL; for sync graphs and worker threads)."""
+        _no_running_loop("authorize_sync")
+        return Decision._from_dict(self._g.authorize_sync(tool_name, call_id, args, requested_spend_cents))
+
+    async def submit_evidence(self, tool_name: str, call_id: str, payload: Mapping[str, Any]) -> EvidenceReceipt:
+        """Sign ``payload`` as the payee for this call and submit it (idempotent per call id)."""
+        return EvidenceReceipt._from_dict(await self._g.submit_evidence(tool_name, call_id, dict(payload)))
+
+    def submit_evidence_sync(self, tool_name: str, call_id: str, payload: Mapping[str, Any]) -> EvidenceReceipt:
+        """Blocking :meth:`submit_evidence`."""
+        _no_running_loop("submit_evidence_sync")
+        return EvidenceReceipt._from_dict(self._g.submit_evidence_sync(tool_name, call_id, dict(payload)))
+
+    def __repr__(self) -> str:
+        return f"CapabilityBinding(tenant_id={self.tenant_id!r}, intent_id={self.intent_id!r})"
+
+
+def sign_payee_evidence_binding(
+    *,
+    tenant_id: str,
+    intent_id: str | uuid.UUID,
+    payee_did: str,
+    payload: Any,
+    artifacts_blake3_hex: Sequence[str] = (),
+    submitted_at_rfc3339: str,
+    payee_signing_seed: str | bytes,
+    version: int = 2,
+) -> dict[str, Any]:
+    """Sign an evidence binding as the payee (``EvidenceSignV1``; version 2, or 1 for legacy Harbors).
+
+    ``payee_signing_seed`` is the 32-byte Ed25519 seed (bytes, or 64 hex digits).
+
+    Returns the request body: ``payload, artifacts, payee_did, payee_pubkey, payee_signature,
+    submitted_at``. Use :func:`sign_payee_evidence` for the exact signed bytes too.
+    """
+    return dict(sign_payee_evidence(
+        tenant_id=tenant_id, intent_id=intent_id, payee_did=payee_did, payload=payload,
+        artifacts_blake3_hex=artifacts_blake3_hex, submitted_at_rfc3339=submitted_at_rfc3339,
+        payee_signing_seed=payee_signing_seed, version=version,
+    ).body)
+
+
+def sign_payee_evidence(
+    *,
+    tenant_id: str,
+    intent_id: str | uuid.UUID,
+    payee_did: str,
+    payload: Any,
+    artifacts_blake3_hex: Sequence[str] = (),
+    submitted_at_rfc3339: str,
+    payee_signing_seed: str | bytes,
+    version: int = 2,
+) -> SignedEvidence:
+    """Like :func:`sign_payee_evidence_binding`, also returning the exact signed bytes."""
+    d = _native.sign_payee_evidence_binding(
+        tenant_id, str(intent_id), payee_did, payload, list(artifacts_blake3_hex), submitted_at_rfc3339,
+        payee_signing_seed, version,
+    )
+    return SignedEvidence(sign_bytes=d["sign_bytes"], body=d["body"])
+
+
+def json_value_digest(value: Any) -> bytes:
+    """BLAKE3-256 of the canonical JSON of ``value`` (keys sorted by UTF-8 bytes)."""
+    return _native.json_value_digest(value)
+
+
+def artifacts_digest(artifacts_blake3_hex: Sequence[str]) -> bytes:
+    """BLAKE3 of the concatenated raw artifact digests."""
+    return _native.artifacts_digest(list(artifacts_blake3_hex))

@@ -1,0 +1,173 @@
+"""Exceptions raised by Paybond Kit.
+
+Every native error is converted in one place (the Rust side builds these
+classes by name), so ``except HarborHttpError`` works the same for every call.
+Messages never contain an API key, JWT, capability token or seed; response
+bodies are redacted before they are stored. All classes pickle.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "PaybondError",
+    "HarborHttpError",
+    "GatewayAuthError",
+    "SignalHttpError",
+    "TenantBindingError",
+    "InsecureUrlError",
+    "TransportError",
+    "PaybondTimeoutError",
+    "InvalidResponseError",
+    "SigningError",
+    "SignatureInvalidError",
+    "TokenIntentMismatchError",
+    "SessionClosedError",
+    "InvalidArgumentError",
+    "PaybondDeniedError",
+]
+
+
+class PaybondError(Exception):
+    """Base class of every Paybond Kit error. ``code`` is stable and machine-readable."""
+
+    code: str = "paybond_error"
+    _fields: tuple[str, ...] = ()
+
+    def __init__(self, message: str, **fields: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        code = fields.pop("code", None)
+        if code is not None:
+            self.code = code
+        for name in self._fields:
+            setattr(self, name, fields.pop(name, None))
+        if fields:
+            raise TypeError(f"{type(self).__name__} got unexpected fields: {sorted(fields)}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        fields = {name: getattr(self, name) for name in self._fields}
+        return (_rebuild, (type(self), self.message, fields, self.code))
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        extra = "".join(f", {n}={getattr(self, n)!r}" for n in self._fields)
+        return f"{type(self).__name__}({self.message!r}, code={self.code!r}{extra})"
+
+
+def _rebuild(cls: type[PaybondError], message: str, fields: dict[str, Any], code: str) -> PaybondError:
+    err = cls(message, **fields)
+    err.code = code
+    return err
+
+
+class HarborHttpError(PaybondError):
+    """Harbor answered HTTP >= 400 (after retries). ``body_text`` is redacted."""
+
+    code = "http_error"
+    _fields = ("status_code", "url", "body_text")
+    status_code: int
+    url: str
+    body_text: str
+
+
+class GatewayAuthError(PaybondError):
+    """The Gateway refused or garbled the API-key exchange, or a refresh named another tenant."""
+
+    code = "gateway_auth"
+    _fields = ("status_code", "body_text")
+    status_code: int | None
+    body_text: str | None
+
+
+class SignalHttpError(PaybondError):
+    """Signal answered HTTP >= 400."""
+
+    code = "signal_http_error"
+    _fields = ("status_code", "url", "body_text")
+    status_code: int
+    url: str
+    body_text: str
+
+
+class TenantBindingError(PaybondError):
+    """A response names another tenant, intent or operator than the client is bound to."""
+
+    code = "tenant_mismatch"
+
+
+class InsecureUrlError(PaybondError, ValueError):
+    """A base URL that is not ``https://`` (plain ``http://`` is for loopback only)."""
+
+    code = "insecure_url"
+    _fields = ("url",)
+    url: str
+
+
+class TransportError(PaybondError, ConnectionError):
+    """Connection refused or reset, DNS failure, a body cut short."""
+
+    code = "transport_error"
+    _fields = ("url",)
+    url: str
+
+
+class PaybondTimeoutError(PaybondError, TimeoutError):
+    """Every attempt timed out."""
+
+    code = "timeout"
+    _fields = ("url",)
+    url: str
+
+
+class InvalidResponseError(PaybondError):
+    """A 2xx answer off the wire contract: bad JSON, a missing or mistyped field (e.g. a string ``allow``)."""
+
+    code = "invalid_response"
+    _fields = ("url",)
+    url: str
+
+
+class SigningError(PaybondError):
+    """Signing failed."""
+
+    code = "signing_error"
+
+
+class SignatureInvalidError(PaybondError):
+    """A signature that should verify does not (e.g. a tampered Signal receipt)."""
+
+    code = "signature_invalid"
+
+
+class TokenIntentMismatchError(PaybondError):
+    """The capability token is bound to another intent or tenant; nothing was sent."""
+
+    code = "token_intent_mismatch"
+
+
+class SessionClosedError(PaybondError):
+    """The session was closed and refuses new calls."""
+
+    code = "session_closed"
+
+
+class InvalidArgumentError(PaybondError, ValueError):
+    """A caller argument is wrong. ``field`` names it; the message says what was expected."""
+
+    code = "invalid_argument"
+    _fields = ("field",)
+    field: str
+
+
+class PaybondDeniedError(PaybondError):
+    """Raised by adapters with ``on_error="raise"`` when a guarded tool call is denied."""
+
+    code = "denied"
+    _fields = ("tool_name", "deny_code", "reason")
+    tool_name: str
+    deny_code: str
+    reason: str | None

@@ -1,0 +1,96 @@
+"""OpenAI Agents SDK adapter: a tool input guardrail that verifies each call with Harbor.
+
+A deny rejects the call (``reject_content``): the tool does not run and the model reads
+``"Paybond denied <tool>: <code>: <message>"`` as the tool output. A missing or wrong
+binding is a misconfiguration and halts the run (``raise_exception``). The guardrail never
+lets an exception escape.
+
+The binding comes from the argument or from ``Runner.run(..., context=binding)``.
+Requires ``pip install "paybond-kit[openai-agents]"``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, Sequence
+
+try:
+    from agents import FunctionTool, ToolGuardrailFunctionOutput, ToolInputGuardrail, ToolInputGuardrailData
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        'paybond_kit.openai_agents needs the OpenAI Agents SDK: pip install "paybond-kit[openai-agents]"'
+    ) from exc
+
+from ._guard import GuardCore, GuardEvent, call_id_or_new, check_options, deny_decision
+from .client import CapabilityBinding
+from .types import Decision
+
+__all__ = ["paybond_capability_input_guardrail", "guard_function_tools", "GuardEvent"]
+
+SpendSpec = int | Callable[[ToolInputGuardrailData], int]
+
+
+def _info(decision: Decision) -> dict[str, Any]:
+    return {
+        "paybond": decision.decision,
+        "code": decision.code,
+        "reason": decision.reason,
+        "audit_id": decision.audit_id,
+        "remaining_cents": decision.remaining_cents,
+    }
+
+
+def paybond_capability_input_guardrail(
+    binding: CapabilityBinding | None = None,
+    requested_spend_cents: SpendSpec = 0,
+    *,
+    name: str = "paybond_capability",
+    on_decision: Callable[[GuardEvent], None] | None = None,
+) -> ToolInputGuardrail[Any]:
+    """A ``ToolInputGuardrail`` that calls Harbor ``/verify`` before the tool runs."""
+    check_options(binding, "deny", requested_spend_cents, None)
+    core = GuardCore(binding, requested_spend_cents, "deny", None, on_decision)
+
+    async def paybond_capability(data: ToolInputGuardrailData) -> ToolGuardrailFunctionOutput:
+        ctx = data.context
+        tool_name = str(getattr(ctx, "tool_name", "") or "")
+        call_id = call_id_or_new(getattr(ctx, "tool_call_id", None))
+        b = binding if binding is not None else getattr(ctx, "context", None)
+        if not isinstance(b, CapabilityBinding):
+            return ToolGuardrailFunctionOutput.raise_exception(
+                output_info={
+                    "paybond": "misconfigured",
+                    "message": "no paybond_kit.CapabilityBinding: pass binding= or Runner.run(..., context=binding)",
+                }
+            )
+        try:
+            raw = getattr(ctx, "tool_arguments", None) or "{}"
+            args = json.loads(raw)
+        except (TypeError, ValueError) as e:
+            decision = deny_decision("invalid_argument", f"tool arguments are not JSON: {e}")
+        else:
+            decision = await core.authorize(b, tool_name, call_id, args, data)
+        core._emit(GuardEvent(tool_name, call_id, decision, ran=decision.allowed))
+        if decision.allowed:
+            return ToolGuardrailFunctionOutput.allow(output_info=_info(decision))
+        return ToolGuardrailFunctionOutput.reject_content(message=decision.describe(tool_name), output_info=_info(decision))
+
+    return ToolInputGuardrail(guardrail_function=paybond_capability, name=name)
+
+
+def guard_function_tools(
+    tools: Sequence[Any],
+    binding: CapabilityBinding | None = None,
+    requested_spend_cents: SpendSpec = 0,
+    *,
+    on_decision: Callable[[GuardEvent], None] | None = None,
+) -> list[Any]:
+    """Attach the Paybond guardrail to every ``FunctionTool`` in ``tools`` (in place); returns them."""
+    g = paybond_capability_input_guardrail(binding, requested_spend_cents, on_decision=on_decision)
+    out = list(tools)
+    for t in out:
+        if isinstance(t, FunctionTool):
+            existing = list(t.tool_input_guardrails or [])
+            if not any(getattr(x, "name", None) == g.name for x in existing):
+                t.tool_input_guardrails = [*existing, g]
+    return out

@@ -1,0 +1,195 @@
+"""Testing helpers: the Rust dev server (Gateway + Harbor + Signal) in-process on port 0.
+
+::
+
+    from paybond_kit.testing import LocalHarbor
+
+    with LocalHarbor() as h:
+        intent = h.create_intent(allowed_tools=["search"], amount_cents=500)
+        ...
+
+The pytest plugin (``paybond_kit.testing.pytest_plugin``, registered as a ``pytest11``
+entry point) provides ``local_harbor`` and ``paybond_session`` fixtures.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any, Mapping, Sequence
+
+from .. import _native
+from ..types import DevIntent
+
+__all__ = ["LocalHarbor", "DevIntent", "FAULT_KINDS"]
+
+#: Fault kinds the dev server can inject (``add_fault(kind=...)``).
+FAULT_KINDS = (
+    "status",
+    "latency",
+    "drop",
+    "drop_after",
+    "truncate",
+    "malformed",
+    "wrong_tenant",
+    "wrong_intent",
+    "non_boolean_allow",
+    "remove_field",
+    "set_field",
+)
+
+
+class LocalHarbor:
+    """The dev server, started in-process on free loopback ports.
+
+    Use as ``with LocalHarbor() as h`` or ``async with LocalHarbor() as h`` (or
+    :meth:`start` / :meth:`stop`). The API key belongs to a seeded sandbox tenant.
+    """
+
+    def __init__(self, *, jwt_ttl_seconds: int = 900, tenant_id: str = "tenant-dev", api_key: str | None = None) -> None:
+        self._cfg = (jwt_ttl_seconds, tenant_id, api_key)
+        self._srv: _native.DevServer | None = None
+
+    def start(self) -> LocalHarbor:
+        """Start both listeners (idempotent)."""
+        if self._srv is None:
+            self._srv = _native.DevServer(*self._cfg)
+        return self
+
+    def stop(self) -> None:
+        """Stop both listeners."""
+        if self._srv is not None:
+            self._srv.stop()
+            self._srv = None
+
+    @property
+    def _s(self) -> _native.DevServer:
+        if self._srv is None:
+            raise RuntimeError("LocalHarbor is not running: use `with LocalHarbor() as h` or call start()")
+        return self._srv
+
+    @property
+    def gateway_url(self) -> str:
+        """Gateway base URL (``http://127.0.0.1:PORT``)."""
+        return self._s.gateway_url
+
+    @property
+    def harbor_url(self) -> str:
+        """Harbor base URL."""
+        return self._s.harbor_url
+
+    @property
+    def api_key(self) -> str:
+        """The seeded tenant's sandbox API key (a secret: not shown in ``repr``)."""
+        return self._s.api_key
+
+    @property
+    def tenant_id(self) -> str:
+        """The seeded tenant."""
+        return self._s.tenant_id
+
+    @property
+    def signal_public_key_hex(self) -> str:
+        """The key that signs Signal receipts."""
+        return self._s.signal_public_key_hex
+
+    def create_intent(
+        self,
+        *,
+        allowed_tools: Sequence[str],
+        amount_cents: int,
+        payee_did: str | None = None,
+        payee_pubkey: str | None = None,
+        currency: str | None = None,
+        deadline: str | None = None,
+        token_ttl_seconds: int | None = None,
+        max_spend_per_call_cents: int | None = None,
+        predicate_dsl: Mapping[str, Any] | None = None,
+        tenant_id: str | None = None,
+    ) -> DevIntent:
+        """Create a funded intent and its capability token.
+
+        Without ``payee_pubkey`` the server makes a payee key and returns its seed
+        (``payee_signing_seed_hex``) so tests can sign evidence.
+        """
+        req: dict[str, Any] = {"allowed_tools": list(allowed_tools), "amount_cents": amount_cents}
+        for k, v in (
+            ("payee_did", payee_did), ("payee_pubkey", payee_pubkey), ("currency", currency),
+            ("deadline", deadline), ("token_ttl_seconds", token_ttl_seconds),
+            ("max_spend_per_call_cents", max_spend_per_call_cents), ("predicate_dsl", predicate_dsl),
+        ):
+            if v is not None:
+                req[k] = v
+        return DevIntent._from_dict(self._s.create_intent(req, tenant_id))
+
+    def add_fault(
+        self,
+        route: str,
+        kind: str,
+        *,
+        status: int | None = None,
+        retry_after: int | None = None,
+        latency_ms: int | None = None,
+        count: int | None = None,
+        probability: float | None = None,
+        field: str | None = None,
+        value: Any = None,
+        method: str | None = None,
+        body: Any = None,
+    ) -> int:
+        """Inject a fault on ``route`` (exact path, or a prefix ending in ``*``); returns its id.
+
+        ``kind`` is one of :data:`FAULT_KINDS`. It fires for the next ``count`` requests
+        (default 1), or with ``probability`` on every request until :meth:`clear_faults`.
+        """
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"kind: expected one of {', '.join(FAULT_KINDS)}, got {kind!r}")
+        spec: dict[str, Any] = {"route": route, "kind": kind}
+        for k, v in (
+            ("status", status), ("retry_after", retry_after), ("latency_ms", latency_ms), ("count", count),
+            ("probability", probability), ("field", field), ("value", value), ("method", method), ("body", body),
+        ):
+            if v is not None:
+                spec[k] = v
+        return self._s.add_fault(spec)
+
+    def clear_faults(self) -> None:
+        """Remove every fault."""
+        self._s.clear_faults()
+
+    def faults(self) -> list[dict[str, Any]]:
+        """The faults still in force."""
+        return list(self._s.faults())
+
+    def stats(self, tenant_id: str | None = None) -> dict[str, Any]:
+        """Counters (exchanges, verifies, evidence accepted, ...) of one tenant (default: the seeded one)."""
+        all_stats: dict[str, Any] = self._s.stats()
+        return dict(all_stats["tenants"].get(tenant_id or self.tenant_id, {}))
+
+    def all_stats(self) -> dict[str, Any]:
+        """Per-tenant counters and totals."""
+        return dict(self._s.stats())
+
+    def create_tenant(self, tenant_id: str | None = None) -> tuple[str, str]:
+        """Another tenant with a fresh API key: ``(tenant_id, api_key)``."""
+        return self._s.create_tenant(tenant_id)
+
+    def rebind_api_key(self, api_key: str, tenant_id: str) -> bool:
+        """Make the Gateway name another tenant for ``api_key`` (tests of tenant-change handling)."""
+        return self._s.rebind_api_key(api_key, tenant_id)
+
+    def __enter__(self) -> LocalHarbor:
+        return self.start()
+
+    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> LocalHarbor:
+        return self.start()
+
+    async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        if self._srv is None:
+            return "LocalHarbor(stopped)"
+        return f"LocalHarbor(gateway_url={self.gateway_url!r}, harbor_url={self.harbor_url!r}, tenant_id={self.tenant_id!r})"
