@@ -516,7 +516,16 @@ fn sign_payee_evidence_binding<'py>(py: Python<'py>, tenant_id: String, intent_i
     let signed = paybond_kit::evidence::sign_payee_evidence_binding(&input, &seed, version).map_err(to_py_err)?;
     let d = PyDict::new(py);
     d.set_item("sign_bytes", PyBytes::new(py, &signed.sign_bytes))?;
-    d.set_item("body", convert::to_py(py, &serde_json::to_value(&signed.body).unwrap_or(Value::Null))?)?;
+    // Wire order at the top level (the payload itself is canonical: keys sorted by UTF-8 bytes).
+    let b = &signed.body;
+    let body = PyDict::new(py);
+    body.set_item("payload", convert::to_py(py, &b.payload)?)?;
+    body.set_item("artifacts", b.artifacts.clone())?;
+    body.set_item("payee_did", &b.payee_did)?;
+    body.set_item("payee_pubkey", &b.payee_pubkey)?;
+    body.set_item("payee_signature", &b.payee_signature)?;
+    body.set_item("submitted_at", &b.submitted_at)?;
+    d.set_item("body", body)?;
     Ok(d)
 }
 
