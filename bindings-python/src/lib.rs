@@ -571,9 +571,12 @@ impl DevServer {
 #[pymethods]
 impl DevServer {
     #[new]
-    #[pyo3(signature = (jwt_ttl_seconds=900, tenant_id="tenant-dev".to_string(), api_key=None))]
-    fn new(py: Python<'_>, jwt_ttl_seconds: u64, tenant_id: String, api_key: Option<String>) -> PyResult<Self> {
-        let cfg = paybond_devserver::DevServerConfig { jwt_ttl: Duration::from_secs(jwt_ttl_seconds.max(1)), tenant_id, api_key, ..Default::default() };
+    #[pyo3(signature = (jwt_ttl_seconds=900, tenant_id=None, api_key=None))]
+    fn new(py: Python<'_>, jwt_ttl_seconds: u64, tenant_id: Option<String>, api_key: Option<String>) -> PyResult<Self> {
+        let mut cfg = paybond_devserver::DevServerConfig { jwt_ttl: Duration::from_secs(jwt_ttl_seconds.max(1)), api_key, ..Default::default() };
+        if let Some(t) = tenant_id {
+            cfg.tenant_id = t;
+        }
         let h = py
             .detach(|| rt().block_on(paybond_devserver::LocalHarbor::start(cfg)))
             .map_err(|e| pyo3::exceptions::PyOSError::new_err(format!("cannot start the dev server: {e}")))?;

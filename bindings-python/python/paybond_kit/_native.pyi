@@ -1,7 +1,21 @@
 # Stubs of the private PyO3 module; checked by `python -m mypy.stubtest paybond_kit._native`.
-from typing import Any, Awaitable
+from typing import Any, Awaitable, final
 
 __version__: str
+__all__ = [
+    "DevServer",
+    "HarborClient",
+    "HarborSession",
+    "SignalSession",
+    "TokenProvider",
+    "ToolGuard",
+    "__version__",
+    "artifacts_digest",
+    "json_value_digest",
+    "set_log_level",
+    "sign_intent_creation",
+    "sign_payee_evidence_binding",
+]
 
 def sign_payee_evidence_binding(
     tenant_id: str,
@@ -18,6 +32,7 @@ def artifacts_digest(artifacts_blake3_hex: list[str]) -> bytes: ...
 def sign_intent_creation(input: Any, principal_signing_seed: str | bytes) -> Any: ...
 def set_log_level(level: int) -> None: ...
 
+@final
 class HarborSession:
     @staticmethod
     def open(
@@ -50,6 +65,7 @@ class HarborSession:
     def close(self) -> Awaitable[None]: ...
     def close_sync(self) -> None: ...
 
+@final
 class HarborClient:
     @property
     def tenant_id(self) -> str: ...
@@ -94,6 +110,7 @@ class HarborClient:
     def ledger_events(self, after_seq: int | None = None, limit: int | None = None) -> Awaitable[dict[str, Any]]: ...
     def ledger_events_sync(self, after_seq: int | None = None, limit: int | None = None) -> dict[str, Any]: ...
 
+@final
 class TokenProvider:
     def __new__(
         cls,
@@ -112,6 +129,7 @@ class TokenProvider:
     def force_rotate(self) -> Awaitable[None]: ...
     def force_rotate_sync(self) -> None: ...
 
+@final
 class SignalSession:
     @staticmethod
     def open(
@@ -141,6 +159,7 @@ class SignalSession:
     def close(self) -> Awaitable[None]: ...
     def close_sync(self) -> None: ...
 
+@final
 class ToolGuard:
     def __new__(
         cls,
@@ -164,8 +183,9 @@ class ToolGuard:
     def submit_evidence(self, tool_name: str, call_id: str, payload: Any) -> Awaitable[dict[str, Any]]: ...
     def submit_evidence_sync(self, tool_name: str, call_id: str, payload: Any) -> dict[str, Any]: ...
 
+@final
 class DevServer:
-    def __new__(cls, jwt_ttl_seconds: int = 900, tenant_id: str = "tenant-dev", api_key: str | None = None) -> DevServer: ...
+    def __new__(cls, jwt_ttl_seconds: int = 900, tenant_id: str | None = None, api_key: str | None = None) -> DevServer: ...
     def stop(self) -> None: ...
     @property
     def running(self) -> bool: ...

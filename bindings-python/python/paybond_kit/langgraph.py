@@ -115,7 +115,7 @@ def paybond_tool_node(
     return ToolNode(list(tools), wrap_tool_call=g.wrap, awrap_tool_call=g.awrap, **tool_node_kwargs)
 
 
-class PaybondToolGuardMiddleware(AgentMiddleware):  # type: ignore[type-arg]
+class PaybondToolGuardMiddleware(AgentMiddleware):
     """Guards every tool call of a ``create_agent`` agent (both ``invoke`` and ``ainvoke``)."""
 
     def __init__(
