@@ -1,0 +1,45 @@
+/**
+ * Paybond Kit: a paid or side-effecting tool cannot run unless Paybond Harbor verified it.
+ * Framework adapters: `paybond-kit/langchain`, `paybond-kit/openai-agents`; dev server: `paybond-kit/testing`.
+ * Importing this module never loads a framework.
+ */
+export {
+  CapabilityBinding,
+  GatewayHarborTokenProvider,
+  GatewaySignalClient,
+  HarborClient,
+  ServiceAccountHarborSession,
+  ServiceAccountSignalSession,
+  jsonValueDigestHex,
+  signPayeeEvidence,
+  signPayeeEvidenceBinding,
+} from "./client.js";
+export type {
+  CapabilityBindingOptions,
+  HarborSessionOptions,
+  SignEvidenceArgs,
+  SignedEvidence,
+  SignalSessionOptions,
+  TokenProviderOptions,
+  VerifyCapabilityArgs,
+} from "./client.js";
+export {
+  GatewayAuthError,
+  HarborHttpError,
+  InsecureUrlError,
+  InvalidArgumentError,
+  InvalidResponseError,
+  PaybondDeniedError,
+  PaybondError,
+  PaybondTimeoutError,
+  SessionClosedError,
+  SignalHttpError,
+  SignatureInvalidError,
+  SigningError,
+  TenantBindingError,
+  TokenIntentMismatchError,
+  TransportError,
+  fromNative,
+} from "./errors.js";
+export { describeDecision, isAllowed } from "./types.js";
+export type * from "./types.js";

@@ -1,0 +1,77 @@
+/**
+ * OpenAI Agents JS adapter: a tool input guardrail (built with `defineToolInputGuardrail`)
+ * that verifies each call with Harbor. A deny is `rejectContent` — the tool does not run and
+ * the model reads the reason; a missing binding is a misconfiguration (`throwException`).
+ * The guardrail never lets an error escape.
+ */
+
+import { defineToolInputGuardrail, ToolGuardrailFunctionOutputFactory } from "@openai/agents";
+import { CapabilityBinding } from "./client.js";
+import { callIdOrNew, checkOptions, denyDecision, GuardCore, type GuardEvent, type SpendSpec } from "./guard.js";
+import { describeDecision, isAllowed, type Decision } from "./types.js";
+
+export type { GuardEvent } from "./guard.js";
+
+/** What the guardrail receives (the parts it reads). */
+export interface GuardrailDataLike {
+  toolCall: { name: string; callId?: string; arguments?: string };
+  context?: { context?: unknown };
+}
+
+export interface PaybondGuardrailOptions {
+  /** The binding; otherwise the run context (`run(agent, input, { context: binding })`). */
+  binding?: CapabilityBinding;
+  requestedSpendCents?: SpendSpec<GuardrailDataLike>;
+  name?: string;
+  onDecision?: (e: GuardEvent) => void;
+}
+
+function info(d: Decision): Record<string, unknown> {
+  return { paybond: d.decision, code: d.code ?? null, reason: d.reason ?? null, auditId: d.auditId ?? null, remainingCents: d.remainingCents ?? null };
+}
+
+/** A tool input guardrail that calls Harbor `/verify` before the tool runs. */
+export function paybondCapabilityInputGuardrail(options: PaybondGuardrailOptions = {}) {
+  const spend = options.requestedSpendCents ?? 0;
+  checkOptions(options.binding, "deny", spend);
+  const g = new GuardCore<GuardrailDataLike>(spend, "deny", undefined, options.onDecision);
+  return defineToolInputGuardrail({
+    name: options.name ?? "paybond_capability",
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    run: async (data: any) => {
+      const d = data as GuardrailDataLike;
+      const name = String(d.toolCall?.name ?? "");
+      const callId = callIdOrNew(d.toolCall?.callId);
+      const b = options.binding ?? d.context?.context;
+      if (!(b instanceof CapabilityBinding)) {
+        return ToolGuardrailFunctionOutputFactory.throwException({
+          paybond: "misconfigured",
+          message: "no paybond-kit CapabilityBinding: pass binding or run(..., { context: binding })",
+        });
+      }
+      let decision: Decision;
+      try {
+        const args: unknown = JSON.parse(d.toolCall?.arguments || "{}");
+        decision = await g.authorize(b, name, callId, args, d);
+      } catch (e) {
+        decision = denyDecision("invalid_argument", `tool arguments are not JSON: ${(e as Error).message}`);
+      }
+      g.emit({ toolName: name, callId, decision, ran: isAllowed(decision) });
+      return isAllowed(decision)
+        ? ToolGuardrailFunctionOutputFactory.allow(info(decision))
+        : ToolGuardrailFunctionOutputFactory.rejectContent(describeDecision(decision, name), info(decision));
+    },
+  });
+}
+
+/** Adds the Paybond guardrail to every function tool in `tools` (in place); returns them. */
+export function guardFunctionTools<T extends { type?: string; inputGuardrails?: unknown[] }>(tools: T[], binding?: CapabilityBinding, options: Omit<PaybondGuardrailOptions, "binding"> = {}): T[] {
+  const g = paybondCapabilityInputGuardrail({ ...options, binding });
+  for (const t of tools) {
+    if (t.type === "function") {
+      const existing = (t.inputGuardrails ?? []) as { name?: string }[];
+      if (!existing.some((x) => x?.name === g.name)) t.inputGuardrails = [...existing, g];
+    }
+  }
+  return tools;
+}
