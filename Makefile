@@ -12,7 +12,7 @@ help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
 
 .PHONY: demo
-demo: demo-python ## Run the guarded-agent demo on the embedded dev server
+demo: demo-python demo-node ## Run the guarded-agent demos (Python, then Node) on the embedded dev server
 
 .PHONY: demo-python
 demo-python: python-dev ## Python demo: a LangGraph agent with guarded paid tools
@@ -23,7 +23,7 @@ demo-rust: ## Rust demo: a paid tool guarded by Harbor verify, on the in-process
 	$(CARGO) run -q -p paybond-kit-integration --example guarded_tool
 
 .PHONY: test
-test: test-rust test-python ## Run every test (Rust, Python, Node)
+test: test-rust test-python test-node ## Run every test (Rust, Python, Node)
 
 .PHONY: test-rust
 test-rust: ## Rust: unit, vectors, dev server and core<->dev server integration tests
@@ -49,10 +49,30 @@ test-python: python-dev ## Python: API, vectors, frameworks, faults; stubtest; m
 	$(PY) -m mypy --strict examples/python bindings-python/python/paybond_kit
 	$(PY) examples/python/langgraph_guarded_agent.py > /dev/null
 
+bindings-node/node_modules/.installed: bindings-node/package-lock.json
+	cd bindings-node && npm ci --no-audit --no-fund
+	touch $@
+
+.PHONY: node-build
+node-build: bindings-node/node_modules/.installed ## Build the N-API module (shares target/) and the TypeScript package
+	cd bindings-node && npx --no-install napi build --platform --output-dir native --js native.js --dts native.d.ts
+	cd bindings-node && npm run --silent build:ts
+
+.PHONY: test-node
+test-node: node-build ## Node: API, vectors, frameworks, faults (vitest); npm pack ESM/CJS/tsc check
+	cd bindings-node && npx --no-install vitest run
+	bash bindings-node/scripts/pack-check.sh
+
+.PHONY: demo-node
+demo-node: node-build ## Node demo: an OpenAI Agents JS agent with guarded paid tools
+	cd examples/node && npm ci --no-audit --no-fund && npx --no-install tsx openai_agents_guarded.ts
+
 .PHONY: lint
-lint: ## rustfmt --check and clippy -D warnings
+lint: ## rustfmt --check, clippy -D warnings, mypy --strict, tsc --noEmit
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(PY) -m mypy --strict examples/python bindings-python/python/paybond_kit
+	cd bindings-node && npx --no-install tsc -p tsconfig.json --noEmit
 
 .PHONY: devserver
 devserver: ## Run the dev server binary on ports 8787 (Gateway) and 8788 (Harbor)

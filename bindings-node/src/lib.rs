@@ -7,7 +7,10 @@ use napi_derive::napi;
 use paybond_kit::evidence::{EvidenceBody, EvidenceInput, EvidenceSignVersion};
 use paybond_kit::guard::{EvidenceSigner, GuardOptions, ToolCall, ToolGuard as CoreGuard};
 use paybond_kit::harbor::VerifyRequest;
-use paybond_kit::{GatewayHarborTokenProvider, HttpOptions, Secret, ServiceAccountHarborSession, ServiceAccountSignalSession, SessionOptions};
+use paybond_kit::{
+    GatewayHarborTokenProvider, HttpOptions, Secret, ServiceAccountHarborSession,
+    ServiceAccountSignalSession, SessionOptions,
+};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,16 +22,32 @@ fn to_js_err(e: paybond_kit::Error) -> napi::Error {
     use paybond_kit::Error as E;
     let mut v = json!({"code": e.code(), "message": e.to_string()});
     match &e {
-        E::HarborHttp { status_code, url, body_text } | E::SignalHttp { status_code, url, body_text } => {
+        E::HarborHttp {
+            status_code,
+            url,
+            body_text,
+        }
+        | E::SignalHttp {
+            status_code,
+            url,
+            body_text,
+        } => {
             v["statusCode"] = json!(status_code);
             v["url"] = json!(url);
             v["bodyText"] = json!(body_text);
         }
-        E::GatewayAuth { status_code, body_text, .. } => {
+        E::GatewayAuth {
+            status_code,
+            body_text,
+            ..
+        } => {
             v["statusCode"] = json!(status_code);
             v["bodyText"] = json!(body_text);
         }
-        E::InsecureUrl { url, .. } | E::Transport { url, .. } | E::Timeout { url, .. } | E::InvalidResponse { url, .. } => {
+        E::InsecureUrl { url, .. }
+        | E::Transport { url, .. }
+        | E::Timeout { url, .. }
+        | E::InvalidResponse { url, .. } => {
             v["url"] = json!(url);
         }
         E::InvalidArgument { field, .. } => v["field"] = json!(field),
@@ -57,8 +76,6 @@ fn invalid(field: &str, message: &str) -> napi::Error {
     to_js_err(paybond_kit::Error::invalid_argument(field, message))
 }
 
-
-
 fn kit<T>(r: paybond_kit::Result<T>) -> Result<T> {
     r.map_err(to_js_err)
 }
@@ -67,21 +84,37 @@ fn to_json<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
-fn session_options(timeout_seconds: Option<f64>, max_retries: Option<u32>, refresh_skew_seconds: Option<f64>, expected_tenant_id: Option<String>, expected_environment: Option<String>) -> Result<SessionOptions> {
+fn session_options(
+    timeout_seconds: Option<f64>,
+    max_retries: Option<u32>,
+    refresh_skew_seconds: Option<f64>,
+    expected_tenant_id: Option<String>,
+    expected_environment: Option<String>,
+) -> Result<SessionOptions> {
     let timeout = timeout_seconds.unwrap_or(30.0);
     if !(timeout.is_finite() && timeout > 0.0) {
-        return Err(invalid("timeoutSeconds", "expected a number of seconds > 0"));
+        return Err(invalid(
+            "timeoutSeconds",
+            "expected a number of seconds > 0",
+        ));
     }
     let skew = refresh_skew_seconds.unwrap_or(90.0);
     if !(skew.is_finite() && skew >= 0.0) {
-        return Err(invalid("refreshSkewSeconds", "expected a number of seconds >= 0"));
+        return Err(invalid(
+            "refreshSkewSeconds",
+            "expected a number of seconds >= 0",
+        ));
     }
     let retries = max_retries.unwrap_or(3);
     if retries == 0 {
         return Err(invalid("maxRetries", "expected total attempts >= 1"));
     }
     Ok(SessionOptions {
-        http: HttpOptions { timeout: Duration::from_secs_f64(timeout), max_retries: retries, ..HttpOptions::default() },
+        http: HttpOptions {
+            timeout: Duration::from_secs_f64(timeout),
+            max_retries: retries,
+            ..HttpOptions::default()
+        },
         refresh_skew: Duration::from_secs_f64(skew),
         expected_tenant_id,
         expected_environment,
@@ -95,7 +128,9 @@ fn spend(field: &str, v: i64) -> Result<u64> {
 fn seed(field: &str, hex_seed: Option<&str>, bytes: Option<&Buffer>) -> Result<Option<[u8; 32]>> {
     match (hex_seed, bytes) {
         (Some(h), _) => kit(paybond_kit::evidence::seed_from_hex(field, h)).map(Some),
-        (None, Some(b)) => <[u8; 32]>::try_from(b.as_ref()).map(Some).map_err(|_| invalid(field, "expected 32 bytes")),
+        (None, Some(b)) => <[u8; 32]>::try_from(b.as_ref())
+            .map(Some)
+            .map_err(|_| invalid(field, "expected 32 bytes")),
         (None, None) => Ok(None),
     }
 }
@@ -124,8 +159,21 @@ impl HarborSession {
     #[napi(factory)]
     pub async fn open(options: HarborSessionOptions) -> Result<HarborSession> {
         let o = options;
-        let opts = session_options(o.timeout_seconds, o.max_retries, o.refresh_skew_seconds, o.expected_tenant_id, None)?;
-        kit(ServiceAccountHarborSession::open(&o.gateway_base_url, o.api_key, &o.harbor_base_url, opts).await).map(|inner| HarborSession { inner })
+        let opts = session_options(
+            o.timeout_seconds,
+            o.max_retries,
+            o.refresh_skew_seconds,
+            o.expected_tenant_id,
+            None,
+        )?;
+        kit(ServiceAccountHarborSession::open(
+            &o.gateway_base_url,
+            o.api_key,
+            &o.harbor_base_url,
+            opts,
+        )
+        .await)
+        .map(|inner| HarborSession { inner })
     }
 
     #[napi(getter)]
@@ -140,12 +188,16 @@ impl HarborSession {
 
     #[napi]
     pub fn harbor(&self) -> HarborClient {
-        HarborClient { inner: self.inner.harbor().clone() }
+        HarborClient {
+            inner: self.inner.harbor().clone(),
+        }
     }
 
     #[napi]
     pub fn token_provider(&self) -> TokenProvider {
-        TokenProvider { inner: self.inner.token_provider().clone() }
+        TokenProvider {
+            inner: self.inner.token_provider().clone(),
+        }
     }
 
     #[napi]
@@ -222,16 +274,33 @@ impl HarborClient {
 
     /// `POST /intents/{intentId}/evidence` with an idempotency key.
     #[napi]
-    pub async fn submit_evidence(&self, intent_id: String, body: Value, idempotency_key: Option<String>) -> Result<Value> {
-        let body: EvidenceBody = serde_json::from_value(body).map_err(|e| invalid("body", &format!("expected an evidence body: {e}")))?;
-        kit(self.inner.submit_evidence(&intent_id, &body, idempotency_key.as_deref()).await).map(|r| to_json(&r))
+    pub async fn submit_evidence(
+        &self,
+        intent_id: String,
+        body: Value,
+        idempotency_key: Option<String>,
+    ) -> Result<Value> {
+        let body: EvidenceBody = serde_json::from_value(body)
+            .map_err(|e| invalid("body", &format!("expected an evidence body: {e}")))?;
+        kit(self
+            .inner
+            .submit_evidence(&intent_id, &body, idempotency_key.as_deref())
+            .await)
+        .map(|r| to_json(&r))
     }
 
     /// Principal-signed `POST /intents` (`input` uses the wire field names).
     #[napi]
-    pub async fn create_intent(&self, input: Value, principal_signing_seed_hex: String) -> Result<Value> {
+    pub async fn create_intent(
+        &self,
+        input: Value,
+        principal_signing_seed_hex: String,
+    ) -> Result<Value> {
         let inp = intent_input(&input)?;
-        let s = kit(paybond_kit::evidence::seed_from_hex("principalSigningSeedHex", &principal_signing_seed_hex))?;
+        let s = kit(paybond_kit::evidence::seed_from_hex(
+            "principalSigningSeedHex",
+            &principal_signing_seed_hex,
+        ))?;
         kit(self.inner.create_intent(&inp, &s).await).map(|r| to_json(&r))
     }
 
@@ -259,26 +328,57 @@ impl HarborClient {
 }
 
 fn intent_input(v: &Value) -> Result<paybond_kit::intent::IntentCreationInput> {
-    let s = |k: &str| -> Result<String> { v.get(k).and_then(Value::as_str).map(str::to_owned).ok_or_else(|| invalid(k, "expected a string")) };
-    let payee = kit(paybond_kit::evidence::decode_pubkey("payee_pubkey", &s("payee_pubkey")?))?;
+    let s = |k: &str| -> Result<String> {
+        v.get(k)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| invalid(k, "expected a string"))
+    };
+    let payee = kit(paybond_kit::evidence::decode_pubkey(
+        "payee_pubkey",
+        &s("payee_pubkey")?,
+    ))?;
     Ok(paybond_kit::intent::IntentCreationInput {
-        tenant_id: v.get("tenant_id").and_then(Value::as_str).unwrap_or("").to_owned(),
+        tenant_id: v
+            .get("tenant_id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned(),
         intent_id: s("intent_id")?,
         principal_did: s("principal_did")?,
         payee_did: s("payee_did")?,
         budget: v.get("budget").cloned().unwrap_or_else(|| json!({})),
         currency: s("currency")?,
-        amount_cents: v.get("amount_cents").and_then(Value::as_i64).ok_or_else(|| invalid("amount_cents", "expected an integer"))?,
-        evidence_schema: v.get("evidence_schema").cloned().unwrap_or_else(|| json!({})),
+        amount_cents: v
+            .get("amount_cents")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| invalid("amount_cents", "expected an integer"))?,
+        evidence_schema: v
+            .get("evidence_schema")
+            .cloned()
+            .unwrap_or_else(|| json!({})),
         deadline: s("deadline")?,
         predicate_dsl: v.get("predicate_dsl").cloned().unwrap_or_else(|| json!({})),
-        predicate_ref: v.get("predicate_ref").and_then(Value::as_str).unwrap_or("").to_owned(),
+        predicate_ref: v
+            .get("predicate_ref")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned(),
         allowed_tools: v
             .get("allowed_tools")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
             .ok_or_else(|| invalid("allowed_tools", "expected a list of tool names"))?,
-        settlement_rail: v.get("settlement_rail").and_then(Value::as_str).unwrap_or("stripe_connect").to_owned(),
+        settlement_rail: v
+            .get("settlement_rail")
+            .and_then(Value::as_str)
+            .unwrap_or("stripe_connect")
+            .to_owned(),
         payee_pubkey: payee.to_bytes(),
     })
 }
@@ -304,8 +404,19 @@ impl TokenProvider {
     #[napi(constructor)]
     pub fn new(options: TokenProviderOptions) -> Result<Self> {
         let o = options;
-        let opts = session_options(o.timeout_seconds, o.max_retries, o.refresh_skew_seconds, None, None)?;
-        kit(GatewayHarborTokenProvider::new(&o.gateway_base_url, Secret::new(o.api_key), &opts)).map(|inner| TokenProvider { inner })
+        let opts = session_options(
+            o.timeout_seconds,
+            o.max_retries,
+            o.refresh_skew_seconds,
+            None,
+            None,
+        )?;
+        kit(GatewayHarborTokenProvider::new(
+            &o.gateway_base_url,
+            Secret::new(o.api_key),
+            &opts,
+        ))
+        .map(|inner| TokenProvider { inner })
     }
 
     #[napi(getter)]
@@ -357,7 +468,13 @@ impl SignalSession {
     #[napi(factory)]
     pub async fn open(options: SignalSessionOptions) -> Result<SignalSession> {
         let o = options;
-        let opts = session_options(o.timeout_seconds, o.max_retries, None, o.expected_tenant_id, o.expected_environment)?;
+        let opts = session_options(
+            o.timeout_seconds,
+            o.max_retries,
+            None,
+            o.expected_tenant_id,
+            o.expected_environment,
+        )?;
         let s = kit(ServiceAccountSignalSession::open(&o.gateway_base_url, o.api_key, opts).await)?;
         let s = match o.trusted_signing_key_hex {
             Some(k) => kit(s.with_trusted_signing_key(&k))?,
@@ -378,15 +495,30 @@ impl SignalSession {
 
     /// `reputation_receipt`, `portfolio_summary`, `operator_explanation`, `operator_review_status`.
     #[napi]
-    pub async fn read(&self, which: String, operator_did: Option<String>, score_version: Option<String>) -> Result<Value> {
+    pub async fn read(
+        &self,
+        which: String,
+        operator_did: Option<String>,
+        score_version: Option<String>,
+    ) -> Result<Value> {
         let sig = self.inner.signal();
         let sv = score_version.as_deref();
-        let did = || operator_did.as_deref().ok_or_else(|| invalid("operatorDid", "required"));
+        let did = || {
+            operator_did
+                .as_deref()
+                .ok_or_else(|| invalid("operatorDid", "required"))
+        };
         match which.as_str() {
-            "reputation_receipt" => kit(sig.reputation_receipt(did()?, sv).await).map(|r| to_json(&r)),
+            "reputation_receipt" => {
+                kit(sig.reputation_receipt(did()?, sv).await).map(|r| to_json(&r))
+            }
             "portfolio_summary" => kit(sig.portfolio_summary(sv).await).map(|r| to_json(&r)),
-            "operator_explanation" => kit(sig.operator_explanation(did()?, sv).await).map(|r| to_json(&r)),
-            "operator_review_status" => kit(sig.operator_review_status(did()?, sv).await).map(|r| to_json(&r)),
+            "operator_explanation" => {
+                kit(sig.operator_explanation(did()?, sv).await).map(|r| to_json(&r))
+            }
+            "operator_review_status" => {
+                kit(sig.operator_review_status(did()?, sv).await).map(|r| to_json(&r))
+            }
             other => Err(invalid("which", &format!("unknown Signal read {other:?}"))),
         }
     }
@@ -433,14 +565,39 @@ impl ToolGuard {
     #[napi(constructor)]
     pub fn new(harbor: &HarborClient, options: ToolGuardOptions) -> Result<Self> {
         let o = options;
-        let s = seed("payeeSigningSeed", o.payee_signing_seed_hex.as_deref(), o.payee_signing_seed.as_ref())?;
+        let s = seed(
+            "payeeSigningSeed",
+            o.payee_signing_seed_hex.as_deref(),
+            o.payee_signing_seed.as_ref(),
+        )?;
         let evidence = match (o.payee_did, s) {
-            (Some(did), Some(seed)) => Some(EvidenceSigner { payee_did: did, seed: Arc::new(seed), version: version(o.evidence_version)? }),
+            (Some(did), Some(seed)) => Some(EvidenceSigner {
+                payee_did: did,
+                seed: Arc::new(seed),
+                version: version(o.evidence_version)?,
+            }),
             (None, None) => None,
-            _ => return Err(invalid("payeeSigningSeed", "payeeDid and payeeSigningSeed go together")),
+            _ => {
+                return Err(invalid(
+                    "payeeSigningSeed",
+                    "payeeDid and payeeSigningSeed go together",
+                ))
+            }
         };
-        let opts = GuardOptions { operations: o.operations.unwrap_or_default(), evidence, currency: o.currency, agent_subject: o.agent_subject, workflow_id: o.workflow_id };
-        kit(CoreGuard::new(harbor.inner.clone(), &o.intent_id, Secret::new(o.capability_token), opts)).map(|inner| ToolGuard { inner })
+        let opts = GuardOptions {
+            operations: o.operations.unwrap_or_default(),
+            evidence,
+            currency: o.currency,
+            agent_subject: o.agent_subject,
+            workflow_id: o.workflow_id,
+        };
+        kit(CoreGuard::new(
+            harbor.inner.clone(),
+            &o.intent_id,
+            Secret::new(o.capability_token),
+            opts,
+        ))
+        .map(|inner| ToolGuard { inner })
     }
 
     #[napi(getter)]
@@ -455,20 +612,50 @@ impl ToolGuard {
 
     /// Never rejects for a failed verify: any failure resolves to a deny decision.
     #[napi]
-    pub async fn authorize(&self, tool_name: String, call_id: String, args: Option<Value>, spend_cents: i64) -> Result<Value> {
-        let call = ToolCall { name: tool_name, call_id, args: args.unwrap_or(Value::Null) };
+    pub async fn authorize(
+        &self,
+        tool_name: String,
+        call_id: String,
+        args: Option<Value>,
+        spend_cents: i64,
+    ) -> Result<Value> {
+        let call = ToolCall {
+            name: tool_name,
+            call_id,
+            args: args.unwrap_or(Value::Null),
+        };
         let s = spend("requestedSpendCents", spend_cents)?;
         Ok(to_json(&self.inner.authorize(&call, s).await))
     }
 
     /// Signs `payload` as payee evidence for this call (once per call id) and submits it.
     #[napi]
-    pub async fn submit_evidence(&self, tool_name: String, call_id: String, payload: Value) -> Result<Value> {
-        let call = ToolCall { name: tool_name, call_id, args: Value::Null };
-        let allow = paybond_kit::Decision::Allow { audit_id: String::new(), decision_id: None, remaining_cents: None };
-        match kit(self.inner.complete(&call, &allow, &paybond_kit::ToolOutcome::Success(payload)).await)? {
+    pub async fn submit_evidence(
+        &self,
+        tool_name: String,
+        call_id: String,
+        payload: Value,
+    ) -> Result<Value> {
+        let call = ToolCall {
+            name: tool_name,
+            call_id,
+            args: Value::Null,
+        };
+        let allow = paybond_kit::Decision::Allow {
+            audit_id: String::new(),
+            decision_id: None,
+            remaining_cents: None,
+        };
+        match kit(self
+            .inner
+            .complete(&call, &allow, &paybond_kit::ToolOutcome::Success(payload))
+            .await)?
+        {
             Some(r) => Ok(to_json(&r)),
-            None => Err(invalid("payeeSigningSeed", "this binding has no evidence signer (give payeeDid and payeeSigningSeed)")),
+            None => Err(invalid(
+                "payeeSigningSeed",
+                "this binding has no evidence signer (give payeeDid and payeeSigningSeed)",
+            )),
         }
     }
 
@@ -507,12 +694,22 @@ pub struct SignedEvidence {
 #[napi]
 pub fn sign_payee_evidence(args: SignArgs) -> Result<SignedEvidence> {
     let payload = match (&args.payload_json, args.payload) {
-        (Some(text), _) => serde_json::from_str::<Value>(text).map_err(|e| invalid("payloadJson", &format!("not JSON: {e}")))?,
+        (Some(text), _) => serde_json::from_str::<Value>(text)
+            .map_err(|e| invalid("payloadJson", &format!("not JSON: {e}")))?,
         (None, Some(v)) => v,
         (None, None) => return Err(invalid("payload", "give payload or payloadJson")),
     };
-    let s = seed("payeeSigningSeed", args.payee_signing_seed_hex.as_deref(), args.payee_signing_seed.as_ref())?
-        .ok_or_else(|| invalid("payeeSigningSeed", "give payeeSigningSeed (32 bytes) or payeeSigningSeedHex"))?;
+    let s = seed(
+        "payeeSigningSeed",
+        args.payee_signing_seed_hex.as_deref(),
+        args.payee_signing_seed.as_ref(),
+    )?
+    .ok_or_else(|| {
+        invalid(
+            "payeeSigningSeed",
+            "give payeeSigningSeed (32 bytes) or payeeSigningSeedHex",
+        )
+    })?;
     let artifacts = args.artifacts_blake3_hex.unwrap_or_default();
     let input = EvidenceInput {
         tenant_id: &args.tenant_id,
@@ -522,9 +719,17 @@ pub fn sign_payee_evidence(args: SignArgs) -> Result<SignedEvidence> {
         artifacts_blake3_hex: &artifacts,
         submitted_at_rfc3339: &args.submitted_at_rfc3339,
     };
-    let signed = kit(paybond_kit::evidence::sign_payee_evidence_binding(&input, &s, version(args.version)?))?;
+    let signed = kit(paybond_kit::evidence::sign_payee_evidence_binding(
+        &input,
+        &s,
+        version(args.version)?,
+    ))?;
     Ok(SignedEvidence {
-        sign_bytes_hex: signed.sign_bytes.iter().map(|b| format!("{b:02x}")).collect(),
+        sign_bytes_hex: signed
+            .sign_bytes
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
         body_json: serde_json::to_string(&signed.body).unwrap_or_default(),
     })
 }
@@ -532,8 +737,12 @@ pub fn sign_payee_evidence(args: SignArgs) -> Result<SignedEvidence> {
 /// BLAKE3 of the canonical JSON of `valueJson`, hex.
 #[napi]
 pub fn json_value_digest_hex(value_json: String) -> Result<String> {
-    let v: Value = serde_json::from_str(&value_json).map_err(|e| invalid("value", &format!("not JSON: {e}")))?;
-    Ok(paybond_kit::digest::json_value_digest(&v).iter().map(|b| format!("{b:02x}")).collect())
+    let v: Value = serde_json::from_str(&value_json)
+        .map_err(|e| invalid("value", &format!("not JSON: {e}")))?;
+    Ok(paybond_kit::digest::json_value_digest(&v)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 /// Options of `DevServer.start`.
@@ -552,7 +761,10 @@ pub struct DevServer {
 
 impl DevServer {
     fn with<T>(&self, f: impl FnOnce(&paybond_devserver::LocalHarbor) -> Result<T>) -> Result<T> {
-        let g = self.inner.lock().map_err(|_| napi::Error::from_reason("dev server lock poisoned"))?;
+        let g = self
+            .inner
+            .lock()
+            .map_err(|_| napi::Error::from_reason("dev server lock poisoned"))?;
         match g.as_ref() {
             Some(h) => f(h),
             None => Err(napi::Error::from_reason("the dev server is stopped")),
@@ -574,8 +786,12 @@ impl DevServer {
             }
             cfg.api_key = o.api_key;
         }
-        let h = paybond_devserver::LocalHarbor::start(cfg).await.map_err(|e| napi::Error::from_reason(format!("cannot start the dev server: {e}")))?;
-        Ok(DevServer { inner: std::sync::Mutex::new(Some(h)) })
+        let h = paybond_devserver::LocalHarbor::start(cfg)
+            .await
+            .map_err(|e| napi::Error::from_reason(format!("cannot start the dev server: {e}")))?;
+        Ok(DevServer {
+            inner: std::sync::Mutex::new(Some(h)),
+        })
     }
 
     #[napi]
@@ -615,16 +831,20 @@ impl DevServer {
     /// `request` uses the wire names of `POST /dev/v1/intents`.
     #[napi]
     pub fn create_intent(&self, request: Value, tenant_id: Option<String>) -> Result<Value> {
-        let req: paybond_devserver::DevIntentRequest = serde_json::from_value(request).map_err(|e| invalid("request", &e.to_string()))?;
+        let req: paybond_devserver::DevIntentRequest =
+            serde_json::from_value(request).map_err(|e| invalid("request", &e.to_string()))?;
         self.with(|h| {
             let t = tenant_id.unwrap_or_else(|| h.tenant_id.clone());
-            h.create_intent_for(&t, &req).map(|i| i.raw).map_err(|e| invalid("request", &e.0))
+            h.create_intent_for(&t, &req)
+                .map(|i| i.raw)
+                .map_err(|e| invalid("request", &e.0))
         })
     }
 
     #[napi]
     pub fn add_fault(&self, spec: Value) -> Result<u32> {
-        let f: paybond_devserver::Fault = serde_json::from_value(spec).map_err(|e| invalid("fault", &e.to_string()))?;
+        let f: paybond_devserver::Fault =
+            serde_json::from_value(spec).map_err(|e| invalid("fault", &e.to_string()))?;
         self.with(|h| Ok(h.add_fault(f) as u32))
     }
 

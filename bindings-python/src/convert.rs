@@ -34,7 +34,10 @@ pub fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
         }
         Value::String(s) => PyString::new(py, s).into_any(),
         Value::Array(a) => {
-            let items = a.iter().map(|x| to_py(py, x)).collect::<PyResult<Vec<_>>>()?;
+            let items = a
+                .iter()
+                .map(|x| to_py(py, x))
+                .collect::<PyResult<Vec<_>>>()?;
             PyList::new(py, items)?.into_any()
         }
         Value::Object(m) => {
@@ -63,7 +66,11 @@ pub fn from_py(obj: &Bound<'_, PyAny>, field: &str) -> PyResult<Value> {
         if let Ok(u) = obj.extract::<u64>() {
             return Ok(Value::from(u));
         }
-        return Err(invalid_argument(obj.py(), field, "integers must fit in 64 bits"));
+        return Err(invalid_argument(
+            obj.py(),
+            field,
+            "integers must fit in 64 bits",
+        ));
     }
     if obj.is_instance_of::<PyFloat>() {
         let f: f64 = obj.extract()?;
@@ -87,19 +94,39 @@ pub fn from_py(obj: &Bound<'_, PyAny>, field: &str) -> PyResult<Value> {
         return Ok(Value::Object(m));
     }
     if let Ok(l) = obj.cast::<PyList>() {
-        return l.iter().map(|x| from_py(&x, field)).collect::<PyResult<Vec<_>>>().map(Value::Array);
+        return l
+            .iter()
+            .map(|x| from_py(&x, field))
+            .collect::<PyResult<Vec<_>>>()
+            .map(Value::Array);
     }
     if let Ok(t) = obj.cast::<PyTuple>() {
-        return t.iter().map(|x| from_py(&x, field)).collect::<PyResult<Vec<_>>>().map(Value::Array);
+        return t
+            .iter()
+            .map(|x| from_py(&x, field))
+            .collect::<PyResult<Vec<_>>>()
+            .map(Value::Array);
     }
-    let ty = obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into());
-    Err(invalid_argument(obj.py(), field, &format!("expected JSON-compatible data (dict, list, str, int, float, bool, None), got {ty}")))
+    let ty = obj
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".into());
+    Err(invalid_argument(
+        obj.py(),
+        field,
+        &format!(
+            "expected JSON-compatible data (dict, list, str, int, float, bool, None), got {ty}"
+        ),
+    ))
 }
 
 static ERRORS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
 fn errors_module(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
-    ERRORS.get_or_try_init(py, || py.import("paybond_kit.errors").map(Bound::unbind)).map(|m| m.bind(py))
+    ERRORS
+        .get_or_try_init(py, || py.import("paybond_kit.errors").map(Bound::unbind))
+        .map(|m| m.bind(py))
 }
 
 fn build(py: Python<'_>, class: &str, message: &str, kwargs: &[(&str, Py<PyAny>)]) -> PyErr {
@@ -118,7 +145,18 @@ fn build(py: Python<'_>, class: &str, message: &str, kwargs: &[(&str, Py<PyAny>)
 /// An `InvalidArgumentError` naming `field`.
 pub fn invalid_argument(py: Python<'_>, field: &str, message: &str) -> PyErr {
     let msg = format!("invalid argument `{field}`: {message}");
-    build(py, "InvalidArgumentError", &msg, &[("field", field.into_pyobject(py).map(|x| x.into_any().unbind()).unwrap_or_else(|_| py.None()))])
+    build(
+        py,
+        "InvalidArgumentError",
+        &msg,
+        &[(
+            "field",
+            field
+                .into_pyobject(py)
+                .map(|x| x.into_any().unbind())
+                .unwrap_or_else(|_| py.None()),
+        )],
+    )
 }
 
 /// The one place a core error becomes a Python exception.
@@ -127,27 +165,68 @@ pub fn to_py_err(e: paybond_kit::Error) -> PyErr {
     Python::attach(|py| {
         let msg = e.to_string();
         let obj = |s: &str| -> Py<PyAny> { PyString::new(py, s).into_any().unbind() };
-        let int = |n: u16| -> Py<PyAny> { n.into_pyobject(py).map(|x| x.into_any().unbind()).unwrap_or_else(|_| py.None()) };
+        let int = |n: u16| -> Py<PyAny> {
+            n.into_pyobject(py)
+                .map(|x| x.into_any().unbind())
+                .unwrap_or_else(|_| py.None())
+        };
         let opt = |o: Option<Py<PyAny>>| o.unwrap_or_else(|| py.None());
         match &e {
-            E::HarborHttp { status_code, url, body_text } => build(py, "HarborHttpError", &msg, &[("status_code", int(*status_code)), ("url", obj(url)), ("body_text", obj(body_text))]),
-            E::SignalHttp { status_code, url, body_text } => build(py, "SignalHttpError", &msg, &[("status_code", int(*status_code)), ("url", obj(url)), ("body_text", obj(body_text))]),
-            E::GatewayAuth { status_code, body_text, .. } => build(
+            E::HarborHttp {
+                status_code,
+                url,
+                body_text,
+            } => build(
+                py,
+                "HarborHttpError",
+                &msg,
+                &[
+                    ("status_code", int(*status_code)),
+                    ("url", obj(url)),
+                    ("body_text", obj(body_text)),
+                ],
+            ),
+            E::SignalHttp {
+                status_code,
+                url,
+                body_text,
+            } => build(
+                py,
+                "SignalHttpError",
+                &msg,
+                &[
+                    ("status_code", int(*status_code)),
+                    ("url", obj(url)),
+                    ("body_text", obj(body_text)),
+                ],
+            ),
+            E::GatewayAuth {
+                status_code,
+                body_text,
+                ..
+            } => build(
                 py,
                 "GatewayAuthError",
                 &msg,
-                &[("status_code", opt(status_code.map(int))), ("body_text", opt(body_text.as_deref().map(obj)))],
+                &[
+                    ("status_code", opt(status_code.map(int))),
+                    ("body_text", opt(body_text.as_deref().map(obj))),
+                ],
             ),
             E::TenantBinding { .. } => build(py, "TenantBindingError", &msg, &[]),
             E::InsecureUrl { url, .. } => build(py, "InsecureUrlError", &msg, &[("url", obj(url))]),
             E::Transport { url, .. } => build(py, "TransportError", &msg, &[("url", obj(url))]),
             E::Timeout { url, .. } => build(py, "PaybondTimeoutError", &msg, &[("url", obj(url))]),
-            E::InvalidResponse { url, .. } => build(py, "InvalidResponseError", &msg, &[("url", obj(url))]),
+            E::InvalidResponse { url, .. } => {
+                build(py, "InvalidResponseError", &msg, &[("url", obj(url))])
+            }
             E::Signing { .. } => build(py, "SigningError", &msg, &[]),
             E::SignatureInvalid { .. } => build(py, "SignatureInvalidError", &msg, &[]),
             E::TokenIntentMismatch { .. } => build(py, "TokenIntentMismatchError", &msg, &[]),
             E::SessionClosed { .. } => build(py, "SessionClosedError", &msg, &[]),
-            E::InvalidArgument { field, .. } => build(py, "InvalidArgumentError", &msg, &[("field", obj(field))]),
+            E::InvalidArgument { field, .. } => {
+                build(py, "InvalidArgumentError", &msg, &[("field", obj(field))])
+            }
             _ => {
                 let _ = PyTypeError::new_err("");
                 build(py, "PaybondError", &msg, &[("code", obj(e.code()))])

@@ -9,7 +9,10 @@ use convert::{from_py, invalid_argument, to_py_err, Json};
 use paybond_kit::evidence::{EvidenceBody, EvidenceInput, EvidenceSignVersion};
 use paybond_kit::guard::{EvidenceSigner, GuardOptions, ToolCall, ToolGuard};
 use paybond_kit::harbor::{HarborClient, VerifyRequest};
-use paybond_kit::{GatewayHarborTokenProvider, HttpOptions, Secret, ServiceAccountHarborSession, ServiceAccountSignalSession, SessionOptions};
+use paybond_kit::{
+    GatewayHarborTokenProvider, HttpOptions, Secret, ServiceAccountHarborSession,
+    ServiceAccountSignalSession, SessionOptions,
+};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 use serde_json::Value;
@@ -43,18 +46,38 @@ fn to_json<T: serde::Serialize>(v: &T) -> Json {
     Json(serde_json::to_value(v).unwrap_or(Value::Null))
 }
 
-fn session_options(timeout_seconds: f64, max_retries: u32, refresh_skew_seconds: f64, expected_tenant_id: Option<String>, expected_environment: Option<String>) -> PyResult<SessionOptions> {
+fn session_options(
+    timeout_seconds: f64,
+    max_retries: u32,
+    refresh_skew_seconds: f64,
+    expected_tenant_id: Option<String>,
+    expected_environment: Option<String>,
+) -> PyResult<SessionOptions> {
     if !(timeout_seconds.is_finite() && timeout_seconds > 0.0) {
-        return Err(Python::attach(|py| invalid_argument(py, "timeout_seconds", "expected a number of seconds > 0")));
+        return Err(Python::attach(|py| {
+            invalid_argument(py, "timeout_seconds", "expected a number of seconds > 0")
+        }));
     }
     if !(refresh_skew_seconds.is_finite() && refresh_skew_seconds >= 0.0) {
-        return Err(Python::attach(|py| invalid_argument(py, "refresh_skew_seconds", "expected a number of seconds >= 0")));
+        return Err(Python::attach(|py| {
+            invalid_argument(
+                py,
+                "refresh_skew_seconds",
+                "expected a number of seconds >= 0",
+            )
+        }));
     }
     if max_retries == 0 {
-        return Err(Python::attach(|py| invalid_argument(py, "max_retries", "expected total attempts >= 1")));
+        return Err(Python::attach(|py| {
+            invalid_argument(py, "max_retries", "expected total attempts >= 1")
+        }));
     }
     Ok(SessionOptions {
-        http: HttpOptions { timeout: Duration::from_secs_f64(timeout_seconds), max_retries, ..HttpOptions::default() },
+        http: HttpOptions {
+            timeout: Duration::from_secs_f64(timeout_seconds),
+            max_retries,
+            ..HttpOptions::default()
+        },
         refresh_skew: Duration::from_secs_f64(refresh_skew_seconds),
         expected_tenant_id,
         expected_environment,
@@ -63,9 +86,14 @@ fn session_options(timeout_seconds: f64, max_retries: u32, refresh_skew_seconds:
 
 fn seed_arg(py: Python<'_>, field: &str, seed: &Bound<'_, PyAny>) -> PyResult<[u8; 32]> {
     if let Ok(b) = seed.cast::<PyBytes>() {
-        return b.as_bytes().try_into().map_err(|_| invalid_argument(py, field, "expected 32 bytes"));
+        return b
+            .as_bytes()
+            .try_into()
+            .map_err(|_| invalid_argument(py, field, "expected 32 bytes"));
     }
-    let s: String = seed.extract().map_err(|_| invalid_argument(py, field, "expected 64 hex digits or 32 bytes"))?;
+    let s: String = seed
+        .extract()
+        .map_err(|_| invalid_argument(py, field, "expected 64 hex digits or 32 bytes"))?;
     paybond_kit::evidence::seed_from_hex(field, &s).map_err(to_py_err)
 }
 
@@ -84,19 +112,55 @@ impl HarborSession {
     #[staticmethod]
     #[pyo3(signature = (gateway_base_url, api_key, harbor_base_url, timeout_seconds=30.0, max_retries=3, refresh_skew_seconds=90.0, expected_tenant_id=None))]
     #[allow(clippy::too_many_arguments)]
-    fn open<'py>(py: Python<'py>, gateway_base_url: String, api_key: String, harbor_base_url: String, timeout_seconds: f64, max_retries: u32, refresh_skew_seconds: f64, expected_tenant_id: Option<String>) -> PyResult<Bound<'py, PyAny>> {
-        let opts = session_options(timeout_seconds, max_retries, refresh_skew_seconds, expected_tenant_id, None)?;
+    fn open<'py>(
+        py: Python<'py>,
+        gateway_base_url: String,
+        api_key: String,
+        harbor_base_url: String,
+        timeout_seconds: f64,
+        max_retries: u32,
+        refresh_skew_seconds: f64,
+        expected_tenant_id: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let opts = session_options(
+            timeout_seconds,
+            max_retries,
+            refresh_skew_seconds,
+            expected_tenant_id,
+            None,
+        )?;
         awaitable(py, async move {
-            ServiceAccountHarborSession::open(&gateway_base_url, api_key, &harbor_base_url, opts).await.map(|inner| HarborSession { inner })
+            ServiceAccountHarborSession::open(&gateway_base_url, api_key, &harbor_base_url, opts)
+                .await
+                .map(|inner| HarborSession { inner })
         })
     }
 
     #[staticmethod]
     #[pyo3(signature = (gateway_base_url, api_key, harbor_base_url, timeout_seconds=30.0, max_retries=3, refresh_skew_seconds=90.0, expected_tenant_id=None))]
     #[allow(clippy::too_many_arguments)]
-    fn open_sync(py: Python<'_>, gateway_base_url: String, api_key: String, harbor_base_url: String, timeout_seconds: f64, max_retries: u32, refresh_skew_seconds: f64, expected_tenant_id: Option<String>) -> PyResult<HarborSession> {
-        let opts = session_options(timeout_seconds, max_retries, refresh_skew_seconds, expected_tenant_id, None)?;
-        blocking(py, async move { ServiceAccountHarborSession::open(&gateway_base_url, api_key, &harbor_base_url, opts).await.map(|inner| HarborSession { inner }) })
+    fn open_sync(
+        py: Python<'_>,
+        gateway_base_url: String,
+        api_key: String,
+        harbor_base_url: String,
+        timeout_seconds: f64,
+        max_retries: u32,
+        refresh_skew_seconds: f64,
+        expected_tenant_id: Option<String>,
+    ) -> PyResult<HarborSession> {
+        let opts = session_options(
+            timeout_seconds,
+            max_retries,
+            refresh_skew_seconds,
+            expected_tenant_id,
+            None,
+        )?;
+        blocking(py, async move {
+            ServiceAccountHarborSession::open(&gateway_base_url, api_key, &harbor_base_url, opts)
+                .await
+                .map(|inner| HarborSession { inner })
+        })
     }
 
     #[getter]
@@ -110,11 +174,15 @@ impl HarborSession {
     }
 
     fn harbor(&self) -> HarborClientHandle {
-        HarborClientHandle { inner: self.inner.harbor().clone() }
+        HarborClientHandle {
+            inner: self.inner.harbor().clone(),
+        }
     }
 
     fn token_provider(&self) -> TokenProvider {
-        TokenProvider { inner: self.inner.token_provider().clone() }
+        TokenProvider {
+            inner: self.inner.token_provider().clone(),
+        }
     }
 
     fn rotate_harbor_token<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -153,7 +221,21 @@ struct HarborClientHandle {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn verify_request(py: Python<'_>, intent_id: String, token: String, operation: String, requested_spend_cents: i64, tool_name: Option<String>, tool_call_id: Option<String>, idempotency_key: Option<String>, currency: Option<String>, agent_subject: Option<String>, vendor_id: Option<String>, task_id: Option<String>, workflow_id: Option<String>) -> PyResult<VerifyRequest> {
+fn verify_request(
+    py: Python<'_>,
+    intent_id: String,
+    token: String,
+    operation: String,
+    requested_spend_cents: i64,
+    tool_name: Option<String>,
+    tool_call_id: Option<String>,
+    idempotency_key: Option<String>,
+    currency: Option<String>,
+    agent_subject: Option<String>,
+    vendor_id: Option<String>,
+    task_id: Option<String>,
+    workflow_id: Option<String>,
+) -> PyResult<VerifyRequest> {
     Ok(VerifyRequest {
         intent_id,
         token: Secret::new(token),
@@ -189,42 +271,145 @@ impl HarborClientHandle {
 
     #[pyo3(signature = (intent_id, token, operation, requested_spend_cents, tool_name=None, tool_call_id=None, idempotency_key=None, currency=None, agent_subject=None, vendor_id=None, task_id=None, workflow_id=None))]
     #[allow(clippy::too_many_arguments)]
-    fn verify_capability<'py>(&self, py: Python<'py>, intent_id: String, token: String, operation: String, requested_spend_cents: i64, tool_name: Option<String>, tool_call_id: Option<String>, idempotency_key: Option<String>, currency: Option<String>, agent_subject: Option<String>, vendor_id: Option<String>, task_id: Option<String>, workflow_id: Option<String>) -> PyResult<Bound<'py, PyAny>> {
-        let req = verify_request(py, intent_id, token, operation, requested_spend_cents, tool_name, tool_call_id, idempotency_key, currency, agent_subject, vendor_id, task_id, workflow_id)?;
+    fn verify_capability<'py>(
+        &self,
+        py: Python<'py>,
+        intent_id: String,
+        token: String,
+        operation: String,
+        requested_spend_cents: i64,
+        tool_name: Option<String>,
+        tool_call_id: Option<String>,
+        idempotency_key: Option<String>,
+        currency: Option<String>,
+        agent_subject: Option<String>,
+        vendor_id: Option<String>,
+        task_id: Option<String>,
+        workflow_id: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let req = verify_request(
+            py,
+            intent_id,
+            token,
+            operation,
+            requested_spend_cents,
+            tool_name,
+            tool_call_id,
+            idempotency_key,
+            currency,
+            agent_subject,
+            vendor_id,
+            task_id,
+            workflow_id,
+        )?;
         let c = self.inner.clone();
-        awaitable(py, async move { c.verify_capability(&req).await.map(|r| to_json(&r)) })
+        awaitable(py, async move {
+            c.verify_capability(&req).await.map(|r| to_json(&r))
+        })
     }
 
     #[pyo3(signature = (intent_id, token, operation, requested_spend_cents, tool_name=None, tool_call_id=None, idempotency_key=None, currency=None, agent_subject=None, vendor_id=None, task_id=None, workflow_id=None))]
     #[allow(clippy::too_many_arguments)]
-    fn verify_capability_sync(&self, py: Python<'_>, intent_id: String, token: String, operation: String, requested_spend_cents: i64, tool_name: Option<String>, tool_call_id: Option<String>, idempotency_key: Option<String>, currency: Option<String>, agent_subject: Option<String>, vendor_id: Option<String>, task_id: Option<String>, workflow_id: Option<String>) -> PyResult<Json> {
-        let req = verify_request(py, intent_id, token, operation, requested_spend_cents, tool_name, tool_call_id, idempotency_key, currency, agent_subject, vendor_id, task_id, workflow_id)?;
-        blocking(py, async { self.inner.verify_capability(&req).await.map(|r| to_json(&r)) })
+    fn verify_capability_sync(
+        &self,
+        py: Python<'_>,
+        intent_id: String,
+        token: String,
+        operation: String,
+        requested_spend_cents: i64,
+        tool_name: Option<String>,
+        tool_call_id: Option<String>,
+        idempotency_key: Option<String>,
+        currency: Option<String>,
+        agent_subject: Option<String>,
+        vendor_id: Option<String>,
+        task_id: Option<String>,
+        workflow_id: Option<String>,
+    ) -> PyResult<Json> {
+        let req = verify_request(
+            py,
+            intent_id,
+            token,
+            operation,
+            requested_spend_cents,
+            tool_name,
+            tool_call_id,
+            idempotency_key,
+            currency,
+            agent_subject,
+            vendor_id,
+            task_id,
+            workflow_id,
+        )?;
+        blocking(py, async {
+            self.inner
+                .verify_capability(&req)
+                .await
+                .map(|r| to_json(&r))
+        })
     }
 
     #[pyo3(signature = (intent_id, body, idempotency_key=None))]
-    fn submit_evidence<'py>(&self, py: Python<'py>, intent_id: String, body: &Bound<'py, PyAny>, idempotency_key: Option<String>) -> PyResult<Bound<'py, PyAny>> {
+    fn submit_evidence<'py>(
+        &self,
+        py: Python<'py>,
+        intent_id: String,
+        body: &Bound<'py, PyAny>,
+        idempotency_key: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let body = evidence_body(py, body)?;
         let c = self.inner.clone();
-        awaitable(py, async move { c.submit_evidence(&intent_id, &body, idempotency_key.as_deref()).await.map(|r| to_json(&r)) })
+        awaitable(py, async move {
+            c.submit_evidence(&intent_id, &body, idempotency_key.as_deref())
+                .await
+                .map(|r| to_json(&r))
+        })
     }
 
     #[pyo3(signature = (intent_id, body, idempotency_key=None))]
-    fn submit_evidence_sync(&self, py: Python<'_>, intent_id: String, body: &Bound<'_, PyAny>, idempotency_key: Option<String>) -> PyResult<Json> {
+    fn submit_evidence_sync(
+        &self,
+        py: Python<'_>,
+        intent_id: String,
+        body: &Bound<'_, PyAny>,
+        idempotency_key: Option<String>,
+    ) -> PyResult<Json> {
         let body = evidence_body(py, body)?;
-        blocking(py, async { self.inner.submit_evidence(&intent_id, &body, idempotency_key.as_deref()).await.map(|r| to_json(&r)) })
+        blocking(py, async {
+            self.inner
+                .submit_evidence(&intent_id, &body, idempotency_key.as_deref())
+                .await
+                .map(|r| to_json(&r))
+        })
     }
 
     /// `input` is a dict of `IntentCreationInput` fields (payee_pubkey: standard base64).
-    fn create_intent<'py>(&self, py: Python<'py>, input: &Bound<'py, PyAny>, principal_signing_seed: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn create_intent<'py>(
+        &self,
+        py: Python<'py>,
+        input: &Bound<'py, PyAny>,
+        principal_signing_seed: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let (inp, seed) = intent_input(py, input, principal_signing_seed)?;
         let c = self.inner.clone();
-        awaitable(py, async move { c.create_intent(&inp, &seed).await.map(|r| to_json(&r)) })
+        awaitable(py, async move {
+            c.create_intent(&inp, &seed).await.map(|r| to_json(&r))
+        })
     }
 
-    fn create_intent_sync(&self, py: Python<'_>, input: &Bound<'_, PyAny>, principal_signing_seed: &Bound<'_, PyAny>) -> PyResult<Json> {
+    fn create_intent_sync(
+        &self,
+        py: Python<'_>,
+        input: &Bound<'_, PyAny>,
+        principal_signing_seed: &Bound<'_, PyAny>,
+    ) -> PyResult<Json> {
         let (inp, seed) = intent_input(py, input, principal_signing_seed)?;
-        blocking(py, async { self.inner.create_intent(&inp, &seed).await.map(|r| to_json(&r)) })
+        blocking(py, async {
+            self.inner
+                .create_intent(&inp, &seed)
+                .await
+                .map(|r| to_json(&r))
+        })
     }
 
     /// `which` is `tip`, `authority` or `merkle_latest`; `events` takes the cursor arguments.
@@ -238,14 +423,31 @@ impl HarborClientHandle {
     }
 
     #[pyo3(signature = (after_seq=None, limit=None))]
-    fn ledger_events<'py>(&self, py: Python<'py>, after_seq: Option<u64>, limit: Option<u32>) -> PyResult<Bound<'py, PyAny>> {
+    fn ledger_events<'py>(
+        &self,
+        py: Python<'py>,
+        after_seq: Option<u64>,
+        limit: Option<u32>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let c = self.inner.clone();
-        awaitable(py, async move { c.ledger_events(after_seq, limit).await.map(|r| to_json(&r)) })
+        awaitable(py, async move {
+            c.ledger_events(after_seq, limit).await.map(|r| to_json(&r))
+        })
     }
 
     #[pyo3(signature = (after_seq=None, limit=None))]
-    fn ledger_events_sync(&self, py: Python<'_>, after_seq: Option<u64>, limit: Option<u32>) -> PyResult<Json> {
-        blocking(py, async { self.inner.ledger_events(after_seq, limit).await.map(|r| to_json(&r)) })
+    fn ledger_events_sync(
+        &self,
+        py: Python<'_>,
+        after_seq: Option<u64>,
+        limit: Option<u32>,
+    ) -> PyResult<Json> {
+        blocking(py, async {
+            self.inner
+                .ledger_events(after_seq, limit)
+                .await
+                .map(|r| to_json(&r))
+        })
     }
 
     fn __repr__(&self) -> String {
@@ -258,32 +460,72 @@ async fn ledger_read(c: &HarborClient, which: &str) -> paybond_kit::Result<Json>
         "tip" => c.ledger_tip().await.map(|r| to_json(&r)),
         "authority" => c.ledger_authority().await.map(|r| to_json(&r)),
         "merkle_latest" => c.ledger_merkle_latest().await.map(|r| to_json(&r)),
-        other => Err(paybond_kit::Error::invalid_argument("which", format!("unknown ledger read {other:?}"))),
+        other => Err(paybond_kit::Error::invalid_argument(
+            "which",
+            format!("unknown ledger read {other:?}"),
+        )),
     }
 }
 
-fn intent_input(py: Python<'_>, input: &Bound<'_, PyAny>, seed: &Bound<'_, PyAny>) -> PyResult<(paybond_kit::intent::IntentCreationInput, [u8; 32])> {
+fn intent_input(
+    py: Python<'_>,
+    input: &Bound<'_, PyAny>,
+    seed: &Bound<'_, PyAny>,
+) -> PyResult<(paybond_kit::intent::IntentCreationInput, [u8; 32])> {
     let v = from_py(input, "input")?;
-    let s = |k: &str| -> PyResult<String> { v.get(k).and_then(Value::as_str).map(str::to_owned).ok_or_else(|| invalid_argument(py, k, "expected a string")) };
-    let payee = paybond_kit::evidence::decode_pubkey("payee_pubkey", &s("payee_pubkey")?).map_err(to_py_err)?;
+    let s = |k: &str| -> PyResult<String> {
+        v.get(k)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| invalid_argument(py, k, "expected a string"))
+    };
+    let payee = paybond_kit::evidence::decode_pubkey("payee_pubkey", &s("payee_pubkey")?)
+        .map_err(to_py_err)?;
     let inp = paybond_kit::intent::IntentCreationInput {
         tenant_id: String::new(),
         intent_id: s("intent_id")?,
         principal_did: s("principal_did")?,
         payee_did: s("payee_did")?,
-        budget: v.get("budget").cloned().unwrap_or(Value::Object(Default::default())),
+        budget: v
+            .get("budget")
+            .cloned()
+            .unwrap_or(Value::Object(Default::default())),
         currency: s("currency")?,
-        amount_cents: v.get("amount_cents").and_then(Value::as_i64).ok_or_else(|| invalid_argument(py, "amount_cents", "expected an integer"))?,
-        evidence_schema: v.get("evidence_schema").cloned().unwrap_or(Value::Object(Default::default())),
+        amount_cents: v
+            .get("amount_cents")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| invalid_argument(py, "amount_cents", "expected an integer"))?,
+        evidence_schema: v
+            .get("evidence_schema")
+            .cloned()
+            .unwrap_or(Value::Object(Default::default())),
         deadline: s("deadline")?,
-        predicate_dsl: v.get("predicate_dsl").cloned().unwrap_or(Value::Object(Default::default())),
-        predicate_ref: v.get("predicate_ref").and_then(Value::as_str).unwrap_or("").to_owned(),
+        predicate_dsl: v
+            .get("predicate_dsl")
+            .cloned()
+            .unwrap_or(Value::Object(Default::default())),
+        predicate_ref: v
+            .get("predicate_ref")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned(),
         allowed_tools: v
             .get("allowed_tools")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
-            .ok_or_else(|| invalid_argument(py, "allowed_tools", "expected a list of tool names"))?,
-        settlement_rail: v.get("settlement_rail").and_then(Value::as_str).unwrap_or("stripe_connect").to_owned(),
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .ok_or_else(|| {
+                invalid_argument(py, "allowed_tools", "expected a list of tool names")
+            })?,
+        settlement_rail: v
+            .get("settlement_rail")
+            .and_then(Value::as_str)
+            .unwrap_or("stripe_connect")
+            .to_owned(),
         payee_pubkey: payee.to_bytes(),
     };
     Ok((inp, seed_arg(py, "principal_signing_seed", seed)?))
@@ -299,11 +541,25 @@ struct TokenProvider {
 impl TokenProvider {
     #[new]
     #[pyo3(signature = (gateway_base_url, api_key, timeout_seconds=30.0, max_retries=3, refresh_skew_seconds=90.0))]
-    fn new(gateway_base_url: String, api_key: String, timeout_seconds: f64, max_retries: u32, refresh_skew_seconds: f64) -> PyResult<Self> {
-        let opts = session_options(timeout_seconds, max_retries, refresh_skew_seconds, None, None)?;
+    fn new(
+        gateway_base_url: String,
+        api_key: String,
+        timeout_seconds: f64,
+        max_retries: u32,
+        refresh_skew_seconds: f64,
+    ) -> PyResult<Self> {
+        let opts = session_options(
+            timeout_seconds,
+            max_retries,
+            refresh_skew_seconds,
+            None,
+            None,
+        )?;
         // reqwest's client needs a runtime context to be built.
         let _g = rt().enter();
-        GatewayHarborTokenProvider::new(&gateway_base_url, Secret::new(api_key), &opts).map(|inner| TokenProvider { inner }).map_err(to_py_err)
+        GatewayHarborTokenProvider::new(&gateway_base_url, Secret::new(api_key), &opts)
+            .map(|inner| TokenProvider { inner })
+            .map_err(to_py_err)
     }
 
     #[getter]
@@ -318,11 +574,15 @@ impl TokenProvider {
 
     fn bearer<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let p = self.inner.clone();
-        awaitable(py, async move { p.bearer().await.map(|s| s.expose().to_owned()) })
+        awaitable(py, async move {
+            p.bearer().await.map(|s| s.expose().to_owned())
+        })
     }
 
     fn bearer_sync(&self, py: Python<'_>) -> PyResult<String> {
-        blocking(py, async { self.inner.bearer().await.map(|s| s.expose().to_owned()) })
+        blocking(py, async {
+            self.inner.bearer().await.map(|s| s.expose().to_owned())
+        })
     }
 
     fn force_rotate<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -345,15 +605,36 @@ struct SignalSession {
     inner: ServiceAccountSignalSession,
 }
 
-async fn signal_read(s: &ServiceAccountSignalSession, which: &str, did: Option<&str>, score_version: Option<&str>) -> paybond_kit::Result<Json> {
+async fn signal_read(
+    s: &ServiceAccountSignalSession,
+    which: &str,
+    did: Option<&str>,
+    score_version: Option<&str>,
+) -> paybond_kit::Result<Json> {
     let sig = s.signal();
-    let did_req = || did.ok_or_else(|| paybond_kit::Error::invalid_argument("operator_did", "required"));
+    let did_req =
+        || did.ok_or_else(|| paybond_kit::Error::invalid_argument("operator_did", "required"));
     match which {
-        "reputation_receipt" => sig.reputation_receipt(did_req()?, score_version).await.map(|r| to_json(&r)),
-        "portfolio_summary" => sig.portfolio_summary(score_version).await.map(|r| to_json(&r)),
-        "operator_explanation" => sig.operator_explanation(did_req()?, score_version).await.map(|r| to_json(&r)),
-        "operator_review_status" => sig.operator_review_status(did_req()?, score_version).await.map(|r| to_json(&r)),
-        other => Err(paybond_kit::Error::invalid_argument("which", format!("unknown Signal read {other:?}"))),
+        "reputation_receipt" => sig
+            .reputation_receipt(did_req()?, score_version)
+            .await
+            .map(|r| to_json(&r)),
+        "portfolio_summary" => sig
+            .portfolio_summary(score_version)
+            .await
+            .map(|r| to_json(&r)),
+        "operator_explanation" => sig
+            .operator_explanation(did_req()?, score_version)
+            .await
+            .map(|r| to_json(&r)),
+        "operator_review_status" => sig
+            .operator_review_status(did_req()?, score_version)
+            .await
+            .map(|r| to_json(&r)),
+        other => Err(paybond_kit::Error::invalid_argument(
+            "which",
+            format!("unknown Signal read {other:?}"),
+        )),
     }
 }
 
@@ -362,17 +643,52 @@ impl SignalSession {
     #[staticmethod]
     #[pyo3(signature = (gateway_base_url, api_key, timeout_seconds=30.0, max_retries=3, expected_environment=None, expected_tenant_id=None, trusted_signing_key_hex=None))]
     #[allow(clippy::too_many_arguments)]
-    fn open<'py>(py: Python<'py>, gateway_base_url: String, api_key: String, timeout_seconds: f64, max_retries: u32, expected_environment: Option<String>, expected_tenant_id: Option<String>, trusted_signing_key_hex: Option<String>) -> PyResult<Bound<'py, PyAny>> {
-        let opts = session_options(timeout_seconds, max_retries, 90.0, expected_tenant_id, expected_environment)?;
-        awaitable(py, async move { open_signal(gateway_base_url, api_key, opts, trusted_signing_key_hex).await })
+    fn open<'py>(
+        py: Python<'py>,
+        gateway_base_url: String,
+        api_key: String,
+        timeout_seconds: f64,
+        max_retries: u32,
+        expected_environment: Option<String>,
+        expected_tenant_id: Option<String>,
+        trusted_signing_key_hex: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let opts = session_options(
+            timeout_seconds,
+            max_retries,
+            90.0,
+            expected_tenant_id,
+            expected_environment,
+        )?;
+        awaitable(py, async move {
+            open_signal(gateway_base_url, api_key, opts, trusted_signing_key_hex).await
+        })
     }
 
     #[staticmethod]
     #[pyo3(signature = (gateway_base_url, api_key, timeout_seconds=30.0, max_retries=3, expected_environment=None, expected_tenant_id=None, trusted_signing_key_hex=None))]
     #[allow(clippy::too_many_arguments)]
-    fn open_sync(py: Python<'_>, gateway_base_url: String, api_key: String, timeout_seconds: f64, max_retries: u32, expected_environment: Option<String>, expected_tenant_id: Option<String>, trusted_signing_key_hex: Option<String>) -> PyResult<SignalSession> {
-        let opts = session_options(timeout_seconds, max_retries, 90.0, expected_tenant_id, expected_environment)?;
-        blocking(py, open_signal(gateway_base_url, api_key, opts, trusted_signing_key_hex))
+    fn open_sync(
+        py: Python<'_>,
+        gateway_base_url: String,
+        api_key: String,
+        timeout_seconds: f64,
+        max_retries: u32,
+        expected_environment: Option<String>,
+        expected_tenant_id: Option<String>,
+        trusted_signing_key_hex: Option<String>,
+    ) -> PyResult<SignalSession> {
+        let opts = session_options(
+            timeout_seconds,
+            max_retries,
+            90.0,
+            expected_tenant_id,
+            expected_environment,
+        )?;
+        blocking(
+            py,
+            open_signal(gateway_base_url, api_key, opts, trusted_signing_key_hex),
+        )
     }
 
     #[getter]
@@ -385,14 +701,42 @@ impl SignalSession {
     }
 
     #[pyo3(signature = (which, operator_did=None, score_version=None))]
-    fn read<'py>(&self, py: Python<'py>, which: String, operator_did: Option<String>, score_version: Option<String>) -> PyResult<Bound<'py, PyAny>> {
+    fn read<'py>(
+        &self,
+        py: Python<'py>,
+        which: String,
+        operator_did: Option<String>,
+        score_version: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let s = self.inner.clone();
-        awaitable(py, async move { signal_read(&s, &which, operator_did.as_deref(), score_version.as_deref()).await })
+        awaitable(py, async move {
+            signal_read(
+                &s,
+                &which,
+                operator_did.as_deref(),
+                score_version.as_deref(),
+            )
+            .await
+        })
     }
 
     #[pyo3(signature = (which, operator_did=None, score_version=None))]
-    fn read_sync(&self, py: Python<'_>, which: String, operator_did: Option<String>, score_version: Option<String>) -> PyResult<Json> {
-        blocking(py, signal_read(&self.inner, &which, operator_did.as_deref(), score_version.as_deref()))
+    fn read_sync(
+        &self,
+        py: Python<'_>,
+        which: String,
+        operator_did: Option<String>,
+        score_version: Option<String>,
+    ) -> PyResult<Json> {
+        blocking(
+            py,
+            signal_read(
+                &self.inner,
+                &which,
+                operator_did.as_deref(),
+                score_version.as_deref(),
+            ),
+        )
     }
 
     fn close<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -415,7 +759,12 @@ impl SignalSession {
     }
 }
 
-async fn open_signal(gateway: String, key: String, opts: SessionOptions, trusted: Option<String>) -> paybond_kit::Result<SignalSession> {
+async fn open_signal(
+    gateway: String,
+    key: String,
+    opts: SessionOptions,
+    trusted: Option<String>,
+) -> paybond_kit::Result<SignalSession> {
     let s = ServiceAccountSignalSession::open(&gateway, key, opts).await?;
     let s = match trusted {
         Some(k) => s.with_trusted_signing_key(&k)?,
@@ -435,15 +784,50 @@ impl ToolGuardHandle {
     #[new]
     #[pyo3(signature = (harbor, intent_id, capability_token, operations=None, payee_did=None, payee_signing_seed=None, evidence_version=2, currency=None, agent_subject=None, workflow_id=None))]
     #[allow(clippy::too_many_arguments)]
-    fn new(py: Python<'_>, harbor: &HarborClientHandle, intent_id: String, capability_token: String, operations: Option<std::collections::HashMap<String, String>>, payee_did: Option<String>, payee_signing_seed: Option<&Bound<'_, PyAny>>, evidence_version: u8, currency: Option<String>, agent_subject: Option<String>, workflow_id: Option<String>) -> PyResult<Self> {
+    fn new(
+        py: Python<'_>,
+        harbor: &HarborClientHandle,
+        intent_id: String,
+        capability_token: String,
+        operations: Option<std::collections::HashMap<String, String>>,
+        payee_did: Option<String>,
+        payee_signing_seed: Option<&Bound<'_, PyAny>>,
+        evidence_version: u8,
+        currency: Option<String>,
+        agent_subject: Option<String>,
+        workflow_id: Option<String>,
+    ) -> PyResult<Self> {
         let version = EvidenceSignVersion::from_byte(evidence_version).map_err(to_py_err)?;
         let evidence = match (payee_did, payee_signing_seed) {
-            (Some(did), Some(seed)) => Some(EvidenceSigner { payee_did: did, seed: Arc::new(seed_arg(py, "payee_signing_seed", seed)?), version }),
+            (Some(did), Some(seed)) => Some(EvidenceSigner {
+                payee_did: did,
+                seed: Arc::new(seed_arg(py, "payee_signing_seed", seed)?),
+                version,
+            }),
             (None, None) => None,
-            _ => return Err(invalid_argument(py, "payee_signing_seed", "payee_did and payee_signing_seed go together")),
+            _ => {
+                return Err(invalid_argument(
+                    py,
+                    "payee_signing_seed",
+                    "payee_did and payee_signing_seed go together",
+                ))
+            }
         };
-        let options = GuardOptions { operations: operations.unwrap_or_default(), evidence, currency, agent_subject, workflow_id };
-        ToolGuard::new(harbor.inner.clone(), &intent_id, Secret::new(capability_token), options).map(|inner| ToolGuardHandle { inner }).map_err(to_py_err)
+        let options = GuardOptions {
+            operations: operations.unwrap_or_default(),
+            evidence,
+            currency,
+            agent_subject,
+            workflow_id,
+        };
+        ToolGuard::new(
+            harbor.inner.clone(),
+            &intent_id,
+            Secret::new(capability_token),
+            options,
+        )
+        .map(|inner| ToolGuardHandle { inner })
+        .map_err(to_py_err)
     }
 
     #[getter]
@@ -457,29 +841,76 @@ impl ToolGuardHandle {
     }
 
     /// Never raises for a failed verify: any failure is a deny dict.
-    fn authorize<'py>(&self, py: Python<'py>, tool_name: String, call_id: String, args: &Bound<'py, PyAny>, spend_cents: i64) -> PyResult<Bound<'py, PyAny>> {
-        let call = ToolCall { name: tool_name, call_id, args: from_py(args, "args")? };
+    fn authorize<'py>(
+        &self,
+        py: Python<'py>,
+        tool_name: String,
+        call_id: String,
+        args: &Bound<'py, PyAny>,
+        spend_cents: i64,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let call = ToolCall {
+            name: tool_name,
+            call_id,
+            args: from_py(args, "args")?,
+        };
         let spend = spend_arg(py, "requested_spend_cents", spend_cents)?;
         let g = self.inner.clone();
-        awaitable(py, async move { Ok(to_json(&g.authorize(&call, spend).await)) })
+        awaitable(
+            py,
+            async move { Ok(to_json(&g.authorize(&call, spend).await)) },
+        )
     }
 
-    fn authorize_sync(&self, py: Python<'_>, tool_name: String, call_id: String, args: &Bound<'_, PyAny>, spend_cents: i64) -> PyResult<Json> {
-        let call = ToolCall { name: tool_name, call_id, args: from_py(args, "args")? };
+    fn authorize_sync(
+        &self,
+        py: Python<'_>,
+        tool_name: String,
+        call_id: String,
+        args: &Bound<'_, PyAny>,
+        spend_cents: i64,
+    ) -> PyResult<Json> {
+        let call = ToolCall {
+            name: tool_name,
+            call_id,
+            args: from_py(args, "args")?,
+        };
         let spend = spend_arg(py, "requested_spend_cents", spend_cents)?;
-        blocking(py, async { Ok(to_json(&self.inner.authorize(&call, spend).await)) })
+        blocking(py, async {
+            Ok(to_json(&self.inner.authorize(&call, spend).await))
+        })
     }
 
     /// Signs `payload` as payee evidence for this call (once per call id) and submits it.
-    fn submit_evidence<'py>(&self, py: Python<'py>, tool_name: String, call_id: String, payload: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        let call = ToolCall { name: tool_name, call_id, args: Value::Null };
+    fn submit_evidence<'py>(
+        &self,
+        py: Python<'py>,
+        tool_name: String,
+        call_id: String,
+        payload: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let call = ToolCall {
+            name: tool_name,
+            call_id,
+            args: Value::Null,
+        };
         let payload = from_py(payload, "payload")?;
         let g = self.inner.clone();
         awaitable(py, async move { submit(&g, &call, &payload).await })
     }
 
-    fn submit_evidence_sync(&self, py: Python<'_>, tool_name: String, call_id: String, payload: &Bound<'_, PyAny>) -> PyResult<Json> {
-        let call = ToolCall { name: tool_name, call_id, args: Value::Null };
+    fn submit_evidence_sync(
+        &self,
+        py: Python<'_>,
+        tool_name: String,
+        call_id: String,
+        payload: &Bound<'_, PyAny>,
+    ) -> PyResult<Json> {
+        let call = ToolCall {
+            name: tool_name,
+            call_id,
+            args: Value::Null,
+        };
         let payload = from_py(payload, "payload")?;
         blocking(py, submit(&self.inner, &call, &payload))
     }
@@ -490,10 +921,24 @@ impl ToolGuardHandle {
 }
 
 async fn submit(g: &ToolGuard, call: &ToolCall, payload: &Value) -> paybond_kit::Result<Json> {
-    let decision = paybond_kit::Decision::Allow { audit_id: String::new(), decision_id: None, remaining_cents: None };
-    match g.complete(call, &decision, &paybond_kit::ToolOutcome::Success(payload.clone())).await? {
+    let decision = paybond_kit::Decision::Allow {
+        audit_id: String::new(),
+        decision_id: None,
+        remaining_cents: None,
+    };
+    match g
+        .complete(
+            call,
+            &decision,
+            &paybond_kit::ToolOutcome::Success(payload.clone()),
+        )
+        .await?
+    {
         Some(r) => Ok(to_json(&r)),
-        None => Err(paybond_kit::Error::invalid_argument("payee_signing_seed", "this binding has no evidence signer (give payee_did and payee_signing_seed)")),
+        None => Err(paybond_kit::Error::invalid_argument(
+            "payee_signing_seed",
+            "this binding has no evidence signer (give payee_did and payee_signing_seed)",
+        )),
     }
 }
 
@@ -501,7 +946,17 @@ async fn submit(g: &ToolGuard, call: &ToolCall, payload: &Value) -> paybond_kit:
 #[pyfunction]
 #[pyo3(signature = (tenant_id, intent_id, payee_did, payload, artifacts_blake3_hex, submitted_at_rfc3339, payee_signing_seed, version=2))]
 #[allow(clippy::too_many_arguments)]
-fn sign_payee_evidence_binding<'py>(py: Python<'py>, tenant_id: String, intent_id: String, payee_did: String, payload: &Bound<'py, PyAny>, artifacts_blake3_hex: Vec<String>, submitted_at_rfc3339: String, payee_signing_seed: &Bound<'py, PyAny>, version: u8) -> PyResult<Bound<'py, PyDict>> {
+fn sign_payee_evidence_binding<'py>(
+    py: Python<'py>,
+    tenant_id: String,
+    intent_id: String,
+    payee_did: String,
+    payload: &Bound<'py, PyAny>,
+    artifacts_blake3_hex: Vec<String>,
+    submitted_at_rfc3339: String,
+    payee_signing_seed: &Bound<'py, PyAny>,
+    version: u8,
+) -> PyResult<Bound<'py, PyDict>> {
     let payload = from_py(payload, "payload")?;
     let seed = seed_arg(py, "payee_signing_seed", payee_signing_seed)?;
     let version = EvidenceSignVersion::from_byte(version).map_err(to_py_err)?;
@@ -513,7 +968,8 @@ fn sign_payee_evidence_binding<'py>(py: Python<'py>, tenant_id: String, intent_i
         artifacts_blake3_hex: &artifacts_blake3_hex,
         submitted_at_rfc3339: &submitted_at_rfc3339,
     };
-    let signed = paybond_kit::evidence::sign_payee_evidence_binding(&input, &seed, version).map_err(to_py_err)?;
+    let signed = paybond_kit::evidence::sign_payee_evidence_binding(&input, &seed, version)
+        .map_err(to_py_err)?;
     let d = PyDict::new(py);
     d.set_item("sign_bytes", PyBytes::new(py, &signed.sign_bytes))?;
     // Wire order at the top level (the payload itself is canonical: keys sorted by UTF-8 bytes).
@@ -531,25 +987,51 @@ fn sign_payee_evidence_binding<'py>(py: Python<'py>, tenant_id: String, intent_i
 
 /// BLAKE3 of the canonical JSON of `value`.
 #[pyfunction]
-fn json_value_digest<'py>(py: Python<'py>, value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+fn json_value_digest<'py>(
+    py: Python<'py>,
+    value: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
     let v = from_py(value, "value")?;
-    Ok(PyBytes::new(py, &paybond_kit::digest::json_value_digest(&v)))
+    Ok(PyBytes::new(
+        py,
+        &paybond_kit::digest::json_value_digest(&v),
+    ))
 }
 
 /// BLAKE3 of the concatenated artifact digests.
 #[pyfunction]
-fn artifacts_digest<'py>(py: Python<'py>, artifacts_blake3_hex: Vec<String>) -> PyResult<Bound<'py, PyBytes>> {
-    let raw = artifacts_blake3_hex.iter().map(|a| paybond_kit::digest::parse_artifact_hex(a)).collect::<paybond_kit::Result<Vec<_>>>().map_err(to_py_err)?;
-    Ok(PyBytes::new(py, &paybond_kit::digest::artifacts_digest(&raw)))
+fn artifacts_digest<'py>(
+    py: Python<'py>,
+    artifacts_blake3_hex: Vec<String>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let raw = artifacts_blake3_hex
+        .iter()
+        .map(|a| paybond_kit::digest::parse_artifact_hex(a))
+        .collect::<paybond_kit::Result<Vec<_>>>()
+        .map_err(to_py_err)?;
+    Ok(PyBytes::new(
+        py,
+        &paybond_kit::digest::artifacts_digest(&raw),
+    ))
 }
 
 /// Principal-signed `POST /intents` body for `input` (a dict, with `tenant_id`).
 #[pyfunction]
-fn sign_intent_creation<'py>(py: Python<'py>, input: &Bound<'py, PyAny>, principal_signing_seed: &Bound<'py, PyAny>) -> PyResult<Json> {
+fn sign_intent_creation<'py>(
+    py: Python<'py>,
+    input: &Bound<'py, PyAny>,
+    principal_signing_seed: &Bound<'py, PyAny>,
+) -> PyResult<Json> {
     let (mut inp, seed) = intent_input(py, input, principal_signing_seed)?;
     let v = from_py(input, "input")?;
-    inp.tenant_id = v.get("tenant_id").and_then(Value::as_str).map(str::to_owned).ok_or_else(|| invalid_argument(py, "tenant_id", "expected a string"))?;
-    paybond_kit::intent::sign_intent_creation(&inp, &seed).map(Json).map_err(to_py_err)
+    inp.tenant_id = v
+        .get("tenant_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| invalid_argument(py, "tenant_id", "expected a string"))?;
+    paybond_kit::intent::sign_intent_creation(&inp, &seed)
+        .map(Json)
+        .map_err(to_py_err)
 }
 
 /// The dev server, in-process on port 0 (for tests and demos).
@@ -559,11 +1041,19 @@ struct DevServer {
 }
 
 impl DevServer {
-    fn with<T>(&self, f: impl FnOnce(&paybond_devserver::LocalHarbor) -> PyResult<T>) -> PyResult<T> {
-        let g = self.inner.lock().map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("dev server lock poisoned"))?;
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&paybond_devserver::LocalHarbor) -> PyResult<T>,
+    ) -> PyResult<T> {
+        let g = self
+            .inner
+            .lock()
+            .map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("dev server lock poisoned"))?;
         match g.as_ref() {
             Some(h) => f(h),
-            None => Err(pyo3::exceptions::PyRuntimeError::new_err("the dev server is not running (call start())")),
+            None => Err(pyo3::exceptions::PyRuntimeError::new_err(
+                "the dev server is not running (call start())",
+            )),
         }
     }
 }
@@ -572,15 +1062,28 @@ impl DevServer {
 impl DevServer {
     #[new]
     #[pyo3(signature = (jwt_ttl_seconds=900, tenant_id=None, api_key=None))]
-    fn new(py: Python<'_>, jwt_ttl_seconds: u64, tenant_id: Option<String>, api_key: Option<String>) -> PyResult<Self> {
-        let mut cfg = paybond_devserver::DevServerConfig { jwt_ttl: Duration::from_secs(jwt_ttl_seconds.max(1)), api_key, ..Default::default() };
+    fn new(
+        py: Python<'_>,
+        jwt_ttl_seconds: u64,
+        tenant_id: Option<String>,
+        api_key: Option<String>,
+    ) -> PyResult<Self> {
+        let mut cfg = paybond_devserver::DevServerConfig {
+            jwt_ttl: Duration::from_secs(jwt_ttl_seconds.max(1)),
+            api_key,
+            ..Default::default()
+        };
         if let Some(t) = tenant_id {
             cfg.tenant_id = t;
         }
         let h = py
             .detach(|| rt().block_on(paybond_devserver::LocalHarbor::start(cfg)))
-            .map_err(|e| pyo3::exceptions::PyOSError::new_err(format!("cannot start the dev server: {e}")))?;
-        Ok(DevServer { inner: std::sync::Mutex::new(Some(h)) })
+            .map_err(|e| {
+                pyo3::exceptions::PyOSError::new_err(format!("cannot start the dev server: {e}"))
+            })?;
+        Ok(DevServer {
+            inner: std::sync::Mutex::new(Some(h)),
+        })
     }
 
     fn stop(&self) {
@@ -623,18 +1126,27 @@ impl DevServer {
 
     /// `request` holds `POST /dev/v1/intents` fields; `tenant_id` picks another tenant.
     #[pyo3(signature = (request, tenant_id=None))]
-    fn create_intent(&self, py: Python<'_>, request: &Bound<'_, PyAny>, tenant_id: Option<String>) -> PyResult<Json> {
+    fn create_intent(
+        &self,
+        py: Python<'_>,
+        request: &Bound<'_, PyAny>,
+        tenant_id: Option<String>,
+    ) -> PyResult<Json> {
         let v = from_py(request, "request")?;
-        let req: paybond_devserver::DevIntentRequest = serde_json::from_value(v).map_err(|e| invalid_argument(py, "request", &e.to_string()))?;
+        let req: paybond_devserver::DevIntentRequest = serde_json::from_value(v)
+            .map_err(|e| invalid_argument(py, "request", &e.to_string()))?;
         self.with(|h| {
             let tenant = tenant_id.unwrap_or_else(|| h.tenant_id.clone());
-            h.create_intent_for(&tenant, &req).map(|i| Json(i.raw)).map_err(|e| invalid_argument(py, "request", &e.0))
+            h.create_intent_for(&tenant, &req)
+                .map(|i| Json(i.raw))
+                .map_err(|e| invalid_argument(py, "request", &e.0))
         })
     }
 
     fn add_fault(&self, py: Python<'_>, spec: &Bound<'_, PyAny>) -> PyResult<u64> {
         let v = from_py(spec, "fault")?;
-        let f: paybond_devserver::Fault = serde_json::from_value(v).map_err(|e| invalid_argument(py, "fault", &e.to_string()))?;
+        let f: paybond_devserver::Fault =
+            serde_json::from_value(v).map_err(|e| invalid_argument(py, "fault", &e.to_string()))?;
         self.with(|h| Ok(h.add_fault(f)))
     }
 
@@ -663,7 +1175,12 @@ impl DevServer {
     }
 
     fn __repr__(&self) -> String {
-        match self.inner.lock().ok().and_then(|g| g.as_ref().map(|h| format!("{h:?}"))) {
+        match self
+            .inner
+            .lock()
+            .ok()
+            .and_then(|g| g.as_ref().map(|h| format!("{h:?}")))
+        {
             Some(s) => s,
             None => "DevServer(stopped)".into(),
         }

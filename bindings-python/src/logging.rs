@@ -77,7 +77,9 @@ impl<S: Subscriber> Layer<S> for PyLogLayer {
         let target = meta.target().to_owned();
         Python::attach(|py| {
             let r = (|| -> PyResult<()> {
-                let logger = py.import("logging")?.call_method1("getLogger", ("paybond_kit",))?;
+                let logger = py
+                    .import("logging")?
+                    .call_method1("getLogger", ("paybond_kit",))?;
                 logger.call_method1("log", (level, "%s: %s", target, msg))?;
                 Ok(())
             })();
