@@ -22,7 +22,7 @@ async def test_verify_allow_deny_and_typed_results(harbor: LocalHarbor, session:
     uuid.UUID(r.audit_id)
     with pytest.raises(AttributeError):
         r.allow = False  # type: ignore[misc]
-    r = await session.harbor.verify_capability(intent_id=i.intent_id, token=i.capability_token, operation="wire", requested_spend_cents=1)
+    r = await session.harbor.verify_capability(intent_id=uuid.UUID(i.intent_id), token=i.capability_token, operation="wire", requested_spend_cents=1)
     assert (r.allow, r.code) == (False, "operation_not_allowed")
     r = await asyncio.to_thread(
         lambda: session.harbor.verify_capability_sync(intent_id=i.intent_id, token=i.capability_token, operation="search", requested_spend_cents=71)

@@ -73,7 +73,7 @@ class HarborClient:
     async def verify_capability(
         self,
         *,
-        intent_id: str,
+        intent_id: str | uuid.UUID,
         token: str,
         operation: str,
         requested_spend_cents: int,
@@ -91,7 +91,7 @@ class HarborClient:
         A token visibly bound to another intent raises :class:`TokenIntentMismatchError` before any request.
         """
         d = await self._h.verify_capability(
-            intent_id, token, operation, requested_spend_cents, tool_name, tool_call_id,
+            str(intent_id), token, operation, requested_spend_cents, tool_name, tool_call_id,
             idempotency_key, currency, agent_subject, vendor_id, task_id, workflow_id,
         )
         return VerifyResult._from_dict(d)
@@ -99,7 +99,7 @@ class HarborClient:
     def verify_capability_sync(
         self,
         *,
-        intent_id: str,
+        intent_id: str | uuid.UUID,
         token: str,
         operation: str,
         requested_spend_cents: int,
@@ -115,23 +115,23 @@ class HarborClient:
         """Blocking :meth:`verify_capability` (releases the GIL)."""
         _no_running_loop("verify_capability_sync")
         d = self._h.verify_capability_sync(
-            intent_id, token, operation, requested_spend_cents, tool_name, tool_call_id,
+            str(intent_id), token, operation, requested_spend_cents, tool_name, tool_call_id,
             idempotency_key, currency, agent_subject, vendor_id, task_id, workflow_id,
         )
         return VerifyResult._from_dict(d)
 
     async def submit_evidence(
-        self, intent_id: str, body: Mapping[str, Any], idempotency_key: str | None = None
+        self, intent_id: str | uuid.UUID, body: Mapping[str, Any], idempotency_key: str | None = None
     ) -> EvidenceReceipt:
         """``POST /intents/{intent_id}/evidence``. Same key + same body lands once; another body → 409."""
-        return EvidenceReceipt._from_dict(await self._h.submit_evidence(intent_id, dict(body), idempotency_key))
+        return EvidenceReceipt._from_dict(await self._h.submit_evidence(str(intent_id), dict(body), idempotency_key))
 
     def submit_evidence_sync(
-        self, intent_id: str, body: Mapping[str, Any], idempotency_key: str | None = None
+        self, intent_id: str | uuid.UUID, body: Mapping[str, Any], idempotency_key: str | None = None
     ) -> EvidenceReceipt:
         """Blocking :meth:`submit_evidence`."""
         _no_running_loop("submit_evidence_sync")
-        return EvidenceReceipt._from_dict(self._h.submit_evidence_sync(intent_id, dict(body), idempotency_key))
+        return EvidenceReceipt._from_dict(self._h.submit_evidence_sync(str(intent_id), dict(body), idempotency_key))
 
     async def create_intent(
         self, input: Mapping[str, Any], *, principal_signing_seed: str | bytes
@@ -477,7 +477,7 @@ class CapabilityBinding:
     def __init__(
         self,
         harbor: HarborClient,
-        intent_id: str,
+        intent_id: str | uuid.UUID,
         capability_token: str,
         *,
         operations: Mapping[str, str] | None = None,
@@ -492,7 +492,7 @@ class CapabilityBinding:
             raise TypeError(f"harbor: expected a HarborClient (session.harbor), got {type(harbor).__name__}")
         self.harbor = harbor
         self._g = _native.ToolGuard(
-            harbor._h, intent_id, capability_token, dict(operations) if operations else None, payee_did,
+            harbor._h, str(intent_id), capability_token, dict(operations) if operations else None, payee_did,
             payee_signing_seed, evidence_version, currency, agent_subject, workflow_id,
         )
 
