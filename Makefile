@@ -67,6 +67,11 @@ test-node: node-build ## Node: API, vectors, frameworks, faults (vitest); npm pa
 demo-node: node-build ## Node demo: an OpenAI Agents JS agent with guarded paid tools
 	cd examples/node && npm ci --no-audit --no-fund && npx --no-install tsx openai_agents_guarded.ts
 
+.PHONY: bench
+bench: python-dev node-build ## Benchmarks vs the reference kit, plain fetch and the Rust floor -> BENCHMARKS.md
+	$(CARGO) build -q -p paybond-bench -p paybond-devserver
+	$(PYTHON) bench/run.py
+
 .PHONY: lint
 lint: ## rustfmt --check, clippy -D warnings, mypy --strict, tsc --noEmit
 	$(CARGO) fmt --all -- --check
