@@ -104,14 +104,20 @@ async def main() -> None:
             from paybond_kit.langgraph_hooks import paybond_awrap_tool_call_capability
 
             wrap = paybond_awrap_tool_call_capability(PaybondCapabilityBinding(harbor=h, intent_id=uuid.UUID(a.intent), capability_token=a.token))
-        node = ToolNode([search], awrap_tool_call=wrap)
+        from langgraph.graph import END, START, MessagesState, StateGraph
+
+        g = StateGraph(MessagesState)
+        g.add_node("tools", ToolNode([search], awrap_tool_call=wrap))
+        g.add_edge(START, "tools")
+        g.add_edge("tools", END)
+        graph = g.compile()
         n = [0]
 
         async def one() -> Any:
             n[0] += 1
             msg = AIMessage(content="", tool_calls=[{"name": "search", "args": {"q": "x"}, "id": f"c{n[0]}", "type": "tool_call"}])
-            res = await node.ainvoke({"messages": [msg]})
-            assert res["messages"][0].status != "error", res
+            res = await graph.ainvoke({"messages": [msg]})
+            assert res["messages"][-1].status != "error", res
 
         out["toolnode"] = await timed_seq(one, a.toolnode)
 

@@ -177,6 +177,27 @@ pub fn seed_from_hex(field: &str, hex_seed: &str) -> Result<[u8; 32]> {
     Ok(seed)
 }
 
+thread_local! {
+    // Expanding a seed into a signing key costs a basepoint multiplication; payees sign many
+    // bindings with one seed, so keep the last expanded key per thread.
+    static LAST_KEY: std::cell::RefCell<Option<([u8; 32], SigningKey)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The signing key for `seed`, expanded once per thread for a repeated seed.
+pub(crate) fn signing_key(seed: &[u8; 32]) -> SigningKey {
+    LAST_KEY.with(|c| {
+        let mut c = c.borrow_mut();
+        match c.as_ref() {
+            Some((s, k)) if s == seed => k.clone(),
+            _ => {
+                let k = SigningKey::from_bytes(seed);
+                *c = Some((*seed, k.clone()));
+                k
+            }
+        }
+    })
+}
+
 /// Signs an evidence binding as the payee and builds the request body.
 pub fn sign_payee_evidence_binding(
     input: &EvidenceInput<'_>,
@@ -184,7 +205,7 @@ pub fn sign_payee_evidence_binding(
     version: EvidenceSignVersion,
 ) -> Result<SignedEvidence> {
     let (sign_bytes, submitted_at, artifacts) = evidence_sign_bytes(input, version)?;
-    let key = SigningKey::from_bytes(payee_signing_seed);
+    let key = signing_key(payee_signing_seed);
     let signature = key.sign(&sign_bytes);
     Ok(SignedEvidence {
         body: EvidenceBody {

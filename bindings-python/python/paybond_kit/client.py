@@ -546,11 +546,12 @@ def sign_payee_evidence_binding(
     Returns the request body: ``payload, artifacts, payee_did, payee_pubkey, payee_signature,
     submitted_at``. Use :func:`sign_payee_evidence` for the exact signed bytes too.
     """
-    return dict(sign_payee_evidence(
-        tenant_id=tenant_id, intent_id=intent_id, payee_did=payee_did, payload=payload,
-        artifacts_blake3_hex=artifacts_blake3_hex, submitted_at_rfc3339=submitted_at_rfc3339,
-        payee_signing_seed=payee_signing_seed, version=version,
-    ).body)
+    d = _native.sign_payee_evidence_binding(
+        tenant_id, str(intent_id), payee_did, payload, list(artifacts_blake3_hex), submitted_at_rfc3339,
+        payee_signing_seed, version,
+    )
+    body: dict[str, Any] = d["body"]
+    return body
 
 
 def sign_payee_evidence(
