@@ -50,7 +50,7 @@ test-python: python-dev ## Python: API, vectors, frameworks, faults; stubtest; m
 	$(PY) examples/python/langgraph_guarded_agent.py > /dev/null
 
 bindings-node/node_modules/.installed: bindings-node/package-lock.json
-	cd bindings-node && npm ci --no-audit --no-fund
+	cd bindings-node && npm install --no-audit --no-fund
 	touch $@
 
 .PHONY: node-build
@@ -65,7 +65,7 @@ test-node: node-build ## Node: API, vectors, frameworks, faults (vitest); npm pa
 
 .PHONY: demo-node
 demo-node: node-build ## Node demo: an OpenAI Agents JS agent with guarded paid tools
-	cd examples/node && npm ci --no-audit --no-fund && npx --no-install tsx openai_agents_guarded.ts
+	cd examples/node && npm install --no-audit --no-fund && npx --no-install tsx openai_agents_guarded.ts
 
 .PHONY: bench
 bench: python-dev node-build ## Benchmarks vs the reference kit, plain fetch and the Rust floor -> BENCHMARKS.md
