@@ -328,59 +328,7 @@ impl HarborClient {
 }
 
 fn intent_input(v: &Value) -> Result<paybond_kit::intent::IntentCreationInput> {
-    let s = |k: &str| -> Result<String> {
-        v.get(k)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| invalid(k, "expected a string"))
-    };
-    let payee = kit(paybond_kit::evidence::decode_pubkey(
-        "payee_pubkey",
-        &s("payee_pubkey")?,
-    ))?;
-    Ok(paybond_kit::intent::IntentCreationInput {
-        tenant_id: v
-            .get("tenant_id")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned(),
-        intent_id: s("intent_id")?,
-        principal_did: s("principal_did")?,
-        payee_did: s("payee_did")?,
-        budget: v.get("budget").cloned().unwrap_or_else(|| json!({})),
-        currency: s("currency")?,
-        amount_cents: v
-            .get("amount_cents")
-            .and_then(Value::as_i64)
-            .ok_or_else(|| invalid("amount_cents", "expected an integer"))?,
-        evidence_schema: v
-            .get("evidence_schema")
-            .cloned()
-            .unwrap_or_else(|| json!({})),
-        deadline: s("deadline")?,
-        predicate_dsl: v.get("predicate_dsl").cloned().unwrap_or_else(|| json!({})),
-        predicate_ref: v
-            .get("predicate_ref")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned(),
-        allowed_tools: v
-            .get("allowed_tools")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .ok_or_else(|| invalid("allowed_tools", "expected a list of tool names"))?,
-        settlement_rail: v
-            .get("settlement_rail")
-            .and_then(Value::as_str)
-            .unwrap_or("stripe_connect")
-            .to_owned(),
-        payee_pubkey: payee.to_bytes(),
-    })
+    kit(paybond_kit::intent::IntentCreationInput::from_json(v))
 }
 
 /// Options of `new TokenProvider(...)`.

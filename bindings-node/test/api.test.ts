@@ -108,6 +108,28 @@ describe("API against LocalHarbor", () => {
     }
   });
 
+  it("createIntent signs as the principal for the session's tenant", async () => {
+    const t = await setup();
+    try {
+      const payee = t.harbor.createIntent({ allowedTools: ["x"], amountCents: 1 });
+      const created = await t.session.harbor.createIntent(
+        {
+          intent_id: "5f0e7c1a-3b1d-4c55-9a49-0a7f1f6b2c11", principal_did: "did:principal:me", payee_did: "did:payee:you",
+          payee_pubkey: payee.payeePubkey, budget: { max_cents: 300 }, currency: "usd", amount_cents: 300,
+          evidence_schema: { type: "object" }, deadline: "2099-01-01T00:00:00Z", predicate_dsl: {},
+          allowed_tools: ["search"], settlement_rail: "stripe_connect",
+        },
+        "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+      );
+      expect(created.tenant).toBe(t.harbor.tenantId);
+      expect(created.state).toBe("funded");
+      const e = await t.session.harbor.createIntent({ intent_id: "x" }, "00".repeat(32)).catch((x) => x);
+      expect(e).toBeInstanceOf(pk.InvalidArgumentError);
+    } finally {
+      await t.close();
+    }
+  });
+
   it("200 concurrent guarded calls and a refresh storm across JWT expiry make one exchange", async () => {
     const t = await setup({ jwtTtlSeconds: 3, refreshSkewSeconds: 0.5 });
     try {

@@ -472,62 +472,8 @@ fn intent_input(
     input: &Bound<'_, PyAny>,
     seed: &Bound<'_, PyAny>,
 ) -> PyResult<(paybond_kit::intent::IntentCreationInput, [u8; 32])> {
-    let v = from_py(input, "input")?;
-    let s = |k: &str| -> PyResult<String> {
-        v.get(k)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| invalid_argument(py, k, "expected a string"))
-    };
-    let payee = paybond_kit::evidence::decode_pubkey("payee_pubkey", &s("payee_pubkey")?)
+    let inp = paybond_kit::intent::IntentCreationInput::from_json(&from_py(input, "input")?)
         .map_err(to_py_err)?;
-    let inp = paybond_kit::intent::IntentCreationInput {
-        tenant_id: String::new(),
-        intent_id: s("intent_id")?,
-        principal_did: s("principal_did")?,
-        payee_did: s("payee_did")?,
-        budget: v
-            .get("budget")
-            .cloned()
-            .unwrap_or(Value::Object(Default::default())),
-        currency: s("currency")?,
-        amount_cents: v
-            .get("amount_cents")
-            .and_then(Value::as_i64)
-            .ok_or_else(|| invalid_argument(py, "amount_cents", "expected an integer"))?,
-        evidence_schema: v
-            .get("evidence_schema")
-            .cloned()
-            .unwrap_or(Value::Object(Default::default())),
-        deadline: s("deadline")?,
-        predicate_dsl: v
-            .get("predicate_dsl")
-            .cloned()
-            .unwrap_or(Value::Object(Default::default())),
-        predicate_ref: v
-            .get("predicate_ref")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned(),
-        allowed_tools: v
-            .get("allowed_tools")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .ok_or_else(|| {
-                invalid_argument(py, "allowed_tools", "expected a list of tool names")
-            })?,
-        settlement_rail: v
-            .get("settlement_rail")
-            .and_then(Value::as_str)
-            .unwrap_or("stripe_connect")
-            .to_owned(),
-        payee_pubkey: payee.to_bytes(),
-    };
     Ok((inp, seed_arg(py, "principal_signing_seed", seed)?))
 }
 
@@ -1022,13 +968,14 @@ fn sign_intent_creation<'py>(
     input: &Bound<'py, PyAny>,
     principal_signing_seed: &Bound<'py, PyAny>,
 ) -> PyResult<Json> {
-    let (mut inp, seed) = intent_input(py, input, principal_signing_seed)?;
-    let v = from_py(input, "input")?;
-    inp.tenant_id = v
-        .get("tenant_id")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .ok_or_else(|| invalid_argument(py, "tenant_id", "expected a string"))?;
+    let (inp, seed) = intent_input(py, input, principal_signing_seed)?;
+    if inp.tenant_id.is_empty() {
+        return Err(invalid_argument(
+            py,
+            "tenant_id",
+            "expected the tenant the intent is signed for",
+        ));
+    }
     paybond_kit::intent::sign_intent_creation(&inp, &seed)
         .map(Json)
         .map_err(to_py_err)

@@ -215,3 +215,21 @@ def test_import_does_not_load_frameworks() -> None:
     code = "import sys, paybond_kit, paybond_kit.testing; bad=[m for m in ('agents','langchain','langgraph','langchain_core') if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+async def test_create_intent_principal_signed(harbor: LocalHarbor, session: pk.ServiceAccountHarborSession) -> None:
+    payee = harbor.create_intent(allowed_tools=["x"], amount_cents=1)  # borrow a valid payee key
+    created = await session.harbor.create_intent(
+        {
+            "intent_id": str(uuid.uuid4()), "principal_did": "did:principal:me", "payee_did": "did:payee:you",
+            "payee_pubkey": payee.payee_pubkey, "budget": {"max_cents": 300}, "currency": "usd", "amount_cents": 300,
+            "evidence_schema": {"type": "object"}, "deadline": "2099-01-01T00:00:00Z", "predicate_dsl": {},
+            "allowed_tools": ["search"], "settlement_rail": "stripe_connect",
+        },
+        principal_signing_seed=bytes(range(32)),
+    )
+    assert created.tenant == harbor.tenant_id and created.state == "funded"
+    assert created.capability_token and created.capability_token not in repr(created)
+    with pytest.raises(pk.InvalidArgumentError) as e:
+        await session.harbor.create_intent({"intent_id": "x"}, principal_signing_seed=bytes(32))
+    assert e.value.field

@@ -155,15 +155,72 @@ pub fn intent_body_bytes(body: &Value) -> Vec<u8> {
     canonical_json(body)
 }
 
+impl IntentCreationInput {
+    /// Reads an input from JSON with the wire field names (`payee_pubkey` in standard base64).
+    /// Missing `budget`, `evidence_schema` and `predicate_dsl` are `{}`, `predicate_ref` is empty,
+    /// `settlement_rail` is `stripe_connect`, `tenant_id` is empty (the session fills it in).
+    pub fn from_json(v: &Value) -> Result<Self> {
+        let s = |k: &str| -> Result<String> {
+            v.get(k)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| Error::invalid_argument(k, "expected a string"))
+        };
+        let obj = |k: &str| {
+            v.get(k)
+                .cloned()
+                .unwrap_or_else(|| Value::Object(Default::default()))
+        };
+        let tools = v
+            .get("allowed_tools")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .ok_or_else(|| {
+                Error::invalid_argument("allowed_tools", "expected a non-empty array of strings")
+            })?;
+        Ok(IntentCreationInput {
+            tenant_id: v
+                .get("tenant_id")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned(),
+            intent_id: s("intent_id")?,
+            principal_did: s("principal_did")?,
+            payee_did: s("payee_did")?,
+            budget: obj("budget"),
+            currency: s("currency")?,
+            amount_cents: v
+                .get("amount_cents")
+                .and_then(Value::as_i64)
+                .ok_or_else(|| Error::invalid_argument("amount_cents", "expected an integer"))?,
+            evidence_schema: obj("evidence_schema"),
+            deadline: s("deadline")?,
+            predicate_dsl: obj("predicate_dsl"),
+            predicate_ref: v
+                .get("predicate_ref")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned(),
+            allowed_tools: tools,
+            settlement_rail: v
+                .get("settlement_rail")
+                .and_then(Value::as_str)
+                .unwrap_or("stripe_connect")
+                .to_owned(),
+            payee_pubkey: crate::evidence::decode_pubkey("payee_pubkey", &s("payee_pubkey")?)?
+                .to_bytes(),
+        })
+    }
+}
+
 /// Reads a `POST /intents` body back into its signed input and checks the
 /// principal signature (what Harbor does). `tenant_id` comes from the caller's credentials.
 pub fn verify_intent_creation(tenant_id: &str, body: &Value) -> Result<IntentCreationInput> {
-    let s = |k: &str| -> Result<String> {
-        body.get(k)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| Error::invalid_argument(k, "expected a string"))
-    };
     let version = body.get("signing_version").and_then(Value::as_u64);
     if version != Some(INTENT_SIGNING_VERSION as u64) {
         return Err(Error::invalid_argument(
@@ -171,45 +228,17 @@ pub fn verify_intent_creation(tenant_id: &str, body: &Value) -> Result<IntentCre
             format!("expected {INTENT_SIGNING_VERSION}"),
         ));
     }
-    let payee_pubkey = crate::evidence::decode_pubkey("payee_pubkey", &s("payee_pubkey")?)?;
-    let principal_key =
-        crate::evidence::decode_pubkey("principal_pubkey", &s("principal_pubkey")?)?;
-    let sig = crate::evidence::decode_signature("principal_signature", &s("principal_signature")?)?;
-    let tools = body
-        .get("allowed_tools")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        })
-        .ok_or_else(|| {
-            Error::invalid_argument("allowed_tools", "expected a non-empty array of strings")
-        })?;
-    let input = IntentCreationInput {
-        tenant_id: tenant_id.to_owned(),
-        intent_id: s("intent_id")?,
-        principal_did: s("principal_did")?,
-        payee_did: s("payee_did")?,
-        budget: body.get("budget").cloned().unwrap_or(Value::Null),
-        currency: s("currency")?,
-        amount_cents: body
-            .get("amount_cents")
-            .and_then(Value::as_i64)
-            .ok_or_else(|| Error::invalid_argument("amount_cents", "expected an integer"))?,
-        evidence_schema: body.get("evidence_schema").cloned().unwrap_or(Value::Null),
-        deadline: s("deadline")?,
-        predicate_dsl: body.get("predicate_dsl").cloned().unwrap_or(Value::Null),
-        predicate_ref: body
-            .get("predicate_ref")
+    let field = |k: &str| -> Result<&str> {
+        body.get(k)
             .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned(),
-        allowed_tools: tools,
-        settlement_rail: s("settlement_rail")?,
-        payee_pubkey: payee_pubkey.to_bytes(),
+            .ok_or_else(|| Error::invalid_argument(k, "expected a string"))
     };
+    let principal_key =
+        crate::evidence::decode_pubkey("principal_pubkey", field("principal_pubkey")?)?;
+    let sig =
+        crate::evidence::decode_signature("principal_signature", field("principal_signature")?)?;
+    let mut input = IntentCreationInput::from_json(body)?;
+    input.tenant_id = tenant_id.to_owned();
     let bytes = intent_sign_bytes(&input)?;
     principal_key
         .verify(&bytes, &sig)

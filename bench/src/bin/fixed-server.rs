@@ -24,7 +24,10 @@ async fn handle(req: Request<hyper::body::Incoming>) -> Result<Response<Full<Byt
         _ => r#"{"error":"not_found"}"#,
     };
     let _ = (TENANT, INTENT);
-    Ok(Response::builder().header("content-type", "application/json").body(Full::new(Bytes::from_static(body.as_bytes()))).unwrap_or_default())
+    Ok(Response::builder()
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from_static(body.as_bytes())))
+        .unwrap_or_default())
 }
 
 #[tokio::main]
@@ -36,7 +39,10 @@ async fn main() -> std::io::Result<()> {
         let _ = s.set_nodelay(true);
         tokio::spawn(async move {
             let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(s), hyper::service::service_fn(handle))
+                .serve_connection(
+                    hyper_util::rt::TokioIo::new(s),
+                    hyper::service::service_fn(handle),
+                )
                 .await;
         });
     }

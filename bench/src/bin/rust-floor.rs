@@ -16,7 +16,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::process::exit(2);
     }
     let (seq_n, conc_n): (usize, usize) = (a[5].parse()?, a[6].parse()?);
-    let s = ServiceAccountHarborSession::open(&a[0], a[2].as_str(), &a[1], SessionOptions::default()).await?;
+    let s =
+        ServiceAccountHarborSession::open(&a[0], a[2].as_str(), &a[1], SessionOptions::default())
+            .await?;
     let req = Arc::new(VerifyRequest {
         intent_id: a[3].clone(),
         token: Secret::new(a[4].clone()),
@@ -52,6 +54,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         t.await?;
     }
     let rps = (per * 64) as f64 / t.elapsed().as_secs_f64();
-    println!("{}", serde_json::json!({"p50_us": pct(0.5), "p99_us": pct(0.99), "rps": rps}));
+    println!(
+        "{}",
+        serde_json::json!({"p50_us": pct(0.5), "p99_us": pct(0.99), "rps": rps})
+    );
     Ok(())
 }

@@ -31,6 +31,7 @@ from .client import (
     ServiceAccountSignalSession,
     artifacts_digest,
     json_value_digest,
+    sign_intent_creation,
     sign_payee_evidence,
     sign_payee_evidence_binding,
 )
@@ -81,6 +82,7 @@ __all__ = [
     "CapabilityBinding",
     "sign_payee_evidence_binding",
     "sign_payee_evidence",
+    "sign_intent_creation",
     "json_value_digest",
     "artifacts_digest",
     "set_log_level",

@@ -33,6 +33,7 @@ __all__ = [
     "GatewaySignalClient",
     "CapabilityBinding",
     "sign_payee_evidence_binding",
+    "sign_intent_creation",
     "json_value_digest",
     "artifacts_digest",
 ]
@@ -581,3 +582,13 @@ def json_value_digest(value: Any) -> bytes:
 def artifacts_digest(artifacts_blake3_hex: Sequence[str]) -> bytes:
     """BLAKE3 of the concatenated raw artifact digests."""
     return _native.artifacts_digest(list(artifacts_blake3_hex))
+
+
+def sign_intent_creation(input: Mapping[str, Any], *, principal_signing_seed: str | bytes) -> dict[str, Any]:
+    """The principal-signed ``POST /intents`` body (``IntentCreationSign`` v6) for ``input``.
+
+    ``input`` uses the wire names and includes ``tenant_id`` (signed, not sent) and ``payee_pubkey``
+    (standard base64). :meth:`HarborClient.create_intent` does this for the session's tenant.
+    """
+    body: dict[str, Any] = _native.sign_intent_creation(dict(input), principal_signing_seed)
+    return body
