@@ -589,22 +589,7 @@ impl ToolGuard {
             call_id,
             args: Value::Null,
         };
-        let allow = paybond_kit::Decision::Allow {
-            audit_id: String::new(),
-            decision_id: None,
-            remaining_cents: None,
-        };
-        match kit(self
-            .inner
-            .complete(&call, &allow, &paybond_kit::ToolOutcome::Success(payload))
-            .await)?
-        {
-            Some(r) => Ok(to_json(&r)),
-            None => Err(invalid(
-                "payeeSigningSeed",
-                "this binding has no evidence signer (give payeeDid and payeeSigningSeed)",
-            )),
-        }
+        kit(self.inner.submit_evidence(&call, &payload).await).map(|r| to_json(&r))
     }
 
     #[napi]

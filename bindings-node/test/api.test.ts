@@ -125,6 +125,10 @@ describe("API against LocalHarbor", () => {
       expect(created.state).toBe("funded");
       const e = await t.session.harbor.createIntent({ intent_id: "x" }, "00".repeat(32)).catch((x) => x);
       expect(e).toBeInstanceOf(pk.InvalidArgumentError);
+      const { binding } = t.bind(["search"]);
+      const e2 = await binding.submitEvidence("search", "c1", { ok: true }).catch((x) => x);
+      expect(e2).toBeInstanceOf(pk.InvalidArgumentError);
+      expect(e2.field).toBe("payee_signing_seed");
     } finally {
       await t.close();
     }

@@ -867,25 +867,7 @@ impl ToolGuardHandle {
 }
 
 async fn submit(g: &ToolGuard, call: &ToolCall, payload: &Value) -> paybond_kit::Result<Json> {
-    let decision = paybond_kit::Decision::Allow {
-        audit_id: String::new(),
-        decision_id: None,
-        remaining_cents: None,
-    };
-    match g
-        .complete(
-            call,
-            &decision,
-            &paybond_kit::ToolOutcome::Success(payload.clone()),
-        )
-        .await?
-    {
-        Some(r) => Ok(to_json(&r)),
-        None => Err(paybond_kit::Error::invalid_argument(
-            "payee_signing_seed",
-            "this binding has no evidence signer (give payee_did and payee_signing_seed)",
-        )),
-    }
+    g.submit_evidence(call, payload).await.map(|r| to_json(&r))
 }
 
 /// Signs an evidence binding as the payee: `{"sign_bytes": bytes, "body": dict}`.

@@ -233,3 +233,10 @@ async def test_create_intent_principal_signed(harbor: LocalHarbor, session: pk.S
     with pytest.raises(pk.InvalidArgumentError) as e:
         await session.harbor.create_intent({"intent_id": "x"}, principal_signing_seed=bytes(32))
     assert e.value.field
+
+
+async def test_submit_evidence_without_a_signer_names_the_field(make_binding: BindingFactory) -> None:
+    binding, _ = make_binding(["search"])
+    with pytest.raises(pk.InvalidArgumentError) as e:
+        await binding.submit_evidence("search", "c1", {"ok": True})
+    assert e.value.field == "payee_signing_seed"

@@ -270,6 +270,22 @@ impl ToolGuard {
             .map(Some)
     }
 
+    /// Signs `payload` for `call` with the configured evidence signer (once per call id)
+    /// and submits it; an `InvalidArgument` when the guard has no signer.
+    pub async fn submit_evidence(
+        &self,
+        call: &ToolCall,
+        payload: &Value,
+    ) -> Result<EvidenceReceipt> {
+        let signer = self.options.evidence.as_ref().ok_or_else(|| {
+            Error::invalid_argument(
+                "payee_signing_seed",
+                "this binding has no evidence signer (give the payee DID and signing seed)",
+            )
+        })?;
+        self.submit_evidence_for_call(call, payload, signer).await
+    }
+
     /// Signs `payload` for `call` (once per call id) and submits it.
     pub async fn submit_evidence_for_call(
         &self,

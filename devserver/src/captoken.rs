@@ -31,14 +31,6 @@ pub struct Grant {
     pub expires_at: SystemTime,
 }
 
-fn rfc3339(t: SystemTime) -> String {
-    let odt = time::OffsetDateTime::from(t);
-    odt.replace_nanosecond(0)
-        .unwrap_or(odt)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
 fn quote(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_default()
 }
@@ -54,7 +46,7 @@ pub fn mint(root: &KeyPair, g: &Grant) -> Result<String, TokenError> {
     for op in &g.operations {
         src.push_str(&format!("allowed_operation({});\n", quote(op)));
     }
-    let exp = rfc3339(g.expires_at);
+    let exp = crate::state::fmt_time(g.expires_at);
     src.push_str(&format!(
         "budget_cents({});\nexpires_at({exp});\n",
         g.budget_cents

@@ -36,14 +36,6 @@ pub struct OperatorView {
     pub last_appeal: Option<SystemTime>,
 }
 
-fn fmt(t: SystemTime) -> String {
-    let odt = time::OffsetDateTime::from(t);
-    odt.replace_nanosecond(0)
-        .unwrap_or(odt)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
 /// The operator's view, or `None` when the tenant has never seen it.
 pub fn view(t: &Tenant, did: &str) -> Option<OperatorView> {
     let mut v = OperatorView {
@@ -163,7 +155,7 @@ pub fn receipt(t: &Tenant, v: &OperatorView, key: &SigningKey) -> Value {
     r.insert("reason_codes".into(), json!(reasons));
     r.insert("ledger_watermark_seq".into(), v.watermark.into());
     sign_receipt(&mut r, key);
-    json!({"schema_version": 1, "updated_at": v.last_at.clone().unwrap_or_else(|| fmt(SystemTime::now())), "receipt": r})
+    json!({"schema_version": 1, "updated_at": v.last_at.clone().unwrap_or_else(|| crate::state::fmt_time(SystemTime::now())), "receipt": r})
 }
 
 /// `GET /signal/v1/operators/{did}/explanation` body.
@@ -220,7 +212,7 @@ pub fn review_status(t: &Tenant, v: &OperatorView) -> Value {
             "appeal_count_30d": v.appeals_30d,
             "replay_throttled": replay_throttled,
             "appeal_throttled": appeal_throttled,
-            "next_appeal_eligible_at": if appeal_throttled { v.last_appeal.map(|t| fmt(t + Duration::from_secs(30 * 86_400))) } else { None },
+            "next_appeal_eligible_at": if appeal_throttled { v.last_appeal.map(|t| crate::state::fmt_time(t + Duration::from_secs(30 * 86_400))) } else { None },
         },
         "trust_policy": {
             "decision_band": band,

@@ -205,7 +205,8 @@ impl ApiError {
     }
 }
 
-fn fmt_time(t: SystemTime) -> String {
+/// `t` as RFC 3339 with whole seconds (what tokens, intents and receipts carry).
+pub fn fmt_time(t: SystemTime) -> String {
     let odt = time::OffsetDateTime::from(t);
     odt.replace_nanosecond(0)
         .unwrap_or(odt)
