@@ -2,6 +2,7 @@
 //! import `paybond_kit`, whose pure-Python layer types the results and maps
 //! names. Every call releases the GIL while it waits on I/O.
 
+mod bridge;
 mod convert;
 mod logging;
 
@@ -15,13 +16,22 @@ use paybond_kit::{
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
+use pyo3::IntoPyObjectExt;
 use serde_json::Value;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The kit's tokio runtime: one per process, shared by every session and the dev server.
 fn rt() -> &'static tokio::runtime::Runtime {
-    pyo3_async_runtimes::tokio::get_runtime()
+    static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .thread_name("paybond-kit")
+            .build()
+            .expect("paybond_kit: cannot start the tokio runtime")
+    })
 }
 
 /// Runs `fut` on the kit's tokio runtime and returns an awaitable.
@@ -30,7 +40,9 @@ where
     F: Future<Output = paybond_kit::Result<T>> + Send + 'static,
     T: for<'a> IntoPyObject<'a> + Send + 'static,
 {
-    pyo3_async_runtimes::tokio::future_into_py(py, async move { fut.await.map_err(to_py_err) })
+    bridge::spawn(py, rt(), fut, |py, r| {
+        r.map_err(to_py_err).and_then(|v| v.into_py_any(py))
+    })
 }
 
 /// Runs `fut` to completion with the GIL released.
