@@ -55,7 +55,7 @@ bindings-node/node_modules/.installed: bindings-node/package-lock.json
 
 .PHONY: node-build
 node-build: bindings-node/node_modules/.installed ## Build the N-API module (shares target/) and the TypeScript package
-	cd bindings-node && npx --no-install napi build --platform --output-dir native --js native.js --dts native.d.ts
+	cd bindings-node && CARGO=$(ROOT)/bindings-node/scripts/cargo-host.sh npx --no-install napi build --platform --output-dir native --js native.js --dts native.d.ts
 	cd bindings-node && npm run --silent build:ts
 
 .PHONY: test-node
