@@ -2,6 +2,8 @@
 //! `paybond-kit` package, whose TypeScript layer types results and converts
 //! every native error in one place (`fromNative`).
 
+mod bridge;
+
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use paybond_kit::evidence::{EvidenceBody, EvidenceInput, EvidenceSignVersion};
@@ -253,13 +255,17 @@ impl HarborClient {
     }
 
     /// `POST /verify`: Harbor's allow/deny, or a rejected Promise for anything off the wire contract.
-    #[napi]
-    pub async fn verify_capability(&self, args: VerifyArgs) -> Result<Value> {
-        let req = VerifyRequest {
+    #[napi(ts_return_type = "Promise<any>")]
+    pub fn verify_capability<'env>(
+        &self,
+        env: &'env Env,
+        args: VerifyArgs,
+    ) -> Result<PromiseRaw<'env, ()>> {
+        let req = spend("requestedSpendCents", args.requested_spend_cents).map(|s| VerifyRequest {
             intent_id: args.intent_id,
             token: Secret::new(args.token),
             operation: args.operation,
-            requested_spend_cents: spend("requestedSpendCents", args.requested_spend_cents)?,
+            requested_spend_cents: s,
             tool_name: args.tool_name,
             tool_call_id: args.tool_call_id,
             idempotency_key: args.idempotency_key,
@@ -268,8 +274,16 @@ impl HarborClient {
             vendor_id: args.vendor_id,
             task_id: args.task_id,
             workflow_id: args.workflow_id,
-        };
-        kit(self.inner.verify_capability(&req).await).map(|r| to_json(&r))
+        });
+        let c = self.inner.clone();
+        bridge::spawn_promise(
+            env,
+            async move {
+                let req = req?;
+                kit(c.verify_capability(&req).await).map(|r| to_json(&r))
+            },
+            bridge::json,
+        )
     }
 
     /// `POST /intents/{intentId}/evidence` with an idempotency key.
@@ -559,37 +573,49 @@ impl ToolGuard {
     }
 
     /// Never rejects for a failed verify: any failure resolves to a deny decision.
-    #[napi]
-    pub async fn authorize(
+    #[napi(ts_return_type = "Promise<any>")]
+    pub fn authorize<'env>(
         &self,
+        env: &'env Env,
         tool_name: String,
         call_id: String,
         args: Option<Value>,
         spend_cents: i64,
-    ) -> Result<Value> {
+    ) -> Result<PromiseRaw<'env, ()>> {
         let call = ToolCall {
             name: tool_name,
             call_id,
             args: args.unwrap_or(Value::Null),
         };
-        let s = spend("requestedSpendCents", spend_cents)?;
-        Ok(to_json(&self.inner.authorize(&call, s).await))
+        let s = spend("requestedSpendCents", spend_cents);
+        let g = self.inner.clone();
+        bridge::spawn_promise(
+            env,
+            async move { Ok(to_json(&g.authorize(&call, s?).await)) },
+            bridge::json,
+        )
     }
 
     /// Signs `payload` as payee evidence for this call (once per call id) and submits it.
-    #[napi]
-    pub async fn submit_evidence(
+    #[napi(ts_return_type = "Promise<any>")]
+    pub fn submit_evidence<'env>(
         &self,
+        env: &'env Env,
         tool_name: String,
         call_id: String,
         payload: Value,
-    ) -> Result<Value> {
+    ) -> Result<PromiseRaw<'env, ()>> {
         let call = ToolCall {
             name: tool_name,
             call_id,
             args: Value::Null,
         };
-        kit(self.inner.submit_evidence(&call, &payload).await).map(|r| to_json(&r))
+        let g = self.inner.clone();
+        bridge::spawn_promise(
+            env,
+            async move { kit(g.submit_evidence(&call, &payload).await).map(|r| to_json(&r)) },
+            bridge::json,
+        )
     }
 
     #[napi]
