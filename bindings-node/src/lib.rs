@@ -2,8 +2,6 @@
 //! `paybond-kit` package, whose TypeScript layer types results and converts
 //! every native error in one place (`fromNative`).
 
-mod bridge;
-
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use paybond_kit::evidence::{EvidenceBody, EvidenceInput, EvidenceSignVersion};
@@ -202,15 +200,21 @@ impl HarborSession {
         }
     }
 
-    #[napi]
-    pub async fn rotate_harbor_token(&self) -> Result<()> {
-        kit(self.inner.rotate_harbor_token().await)
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn rotate_harbor_token<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
+        // The future owns its handle: a JS object finalized mid-call (a worker ending) is never borrowed.
+        let this = self.inner.clone();
+        env.spawn_future(async move { kit(this.rotate_harbor_token().await) })
     }
 
-    #[napi]
-    pub async fn close(&self) -> Result<()> {
-        self.inner.close().await;
-        Ok(())
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn close<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
+        // The future owns its handle: a JS object finalized mid-call (a worker ending) is never borrowed.
+        let this = self.inner.clone();
+        env.spawn_future(async move {
+            this.close().await;
+            Ok(())
+        })
     }
 
     #[napi]
@@ -260,79 +264,97 @@ impl HarborClient {
         &self,
         env: &'env Env,
         args: VerifyArgs,
-    ) -> Result<PromiseRaw<'env, ()>> {
-        let req = spend("requestedSpendCents", args.requested_spend_cents).map(|s| VerifyRequest {
-            intent_id: args.intent_id,
-            token: Secret::new(args.token),
-            operation: args.operation,
-            requested_spend_cents: s,
-            tool_name: args.tool_name,
-            tool_call_id: args.tool_call_id,
-            idempotency_key: args.idempotency_key,
-            currency: args.currency,
-            agent_subject: args.agent_subject,
-            vendor_id: args.vendor_id,
-            task_id: args.task_id,
-            workflow_id: args.workflow_id,
-        });
-        let c = self.inner.clone();
-        bridge::spawn_promise(
-            env,
-            async move {
-                let req = req?;
-                kit(c.verify_capability(&req).await).map(|r| to_json(&r))
-            },
-            bridge::json,
-        )
+    ) -> Result<PromiseRaw<'env, Value>> {
+        // The future owns its handle: a JS object finalized mid-call (a worker ending) is never borrowed.
+        let this = self.inner.clone();
+        env.spawn_future(async move {
+            let req = VerifyRequest {
+                intent_id: args.intent_id,
+                token: Secret::new(args.token),
+                operation: args.operation,
+                requested_spend_cents: spend("requestedSpendCents", args.requested_spend_cents)?,
+                tool_name: args.tool_name,
+                tool_call_id: args.tool_call_id,
+                idempotency_key: args.idempotency_key,
+                currency: args.currency,
+                agent_subject: args.agent_subject,
+                vendor_id: args.vendor_id,
+                task_id: args.task_id,
+                workflow_id: args.workflow_id,
+            };
+            kit(this.verify_capability(&req).await).map(|r| to_json(&r))
+        })
     }
 
     /// `POST /intents/{intentId}/evidence` with an idempotency key.
-    #[napi]
-    pub async fn submit_evidence(
+    #[napi(ts_return_type = "Promise<any>")]
+    pub fn submit_evidence<'env>(
         &self,
+        env: &'env Env,
         intent_id: String,
         body: Value,
         idempotency_key: Option<String>,
-    ) -> Result<Value> {
-        let body: EvidenceBody = serde_json::from_value(body)
-            .map_err(|e| invalid("body", &format!("expected an evidence body: {e}")))?;
-        kit(self
-            .inner
-            .submit_evidence(&intent_id, &body, idempotency_key.as_deref())
-            .await)
-        .map(|r| to_json(&r))
+    ) -> Result<PromiseRaw<'env, Value>> {
+        // The future owns its handle: a JS object finalized mid-call (a worker ending) is never borrowed.
+        let this = self.inner.clone();
+        env.spawn_future(async move {
+            let body: EvidenceBody = serde_json::from_value(body)
+                .map_err(|e| invalid("body", &format!("expected an evidence body: {e}")))?;
+            kit(this
+                .submit_evidence(&intent_id, &body, idempotency_key.as_deref())
+                .await)
+            .map(|r| to_json(&r))
+        })
     }
 
     /// Principal-signed `POST /intents` (`input` uses the wire field names).
-    #[napi]
-    pub async fn create_intent(
+    #[napi(ts_return_type = "Promise<any>")]
+    pub fn create_intent<'env>(
         &self,
+        env: &'env Env,
         input: Value,
         principal_signing_seed_hex: String,
-    ) -> Result<Value> {
-        let inp = intent_input(&input)?;
-        let s = kit(paybond_kit::evidence::seed_from_hex(
-            "principalSigningSeedHex",
-            &principal_signing_seed_hex,
-        ))?;
-        kit(self.inner.create_intent(&inp, &s).await).map(|r| to_json(&r))
+    ) -> Result<PromiseRaw<'env, Value>> {
+        // The future owns its handle: a JS object finalized mid-call (a worker ending) is never borrowed.
+        let this = self.inner.clone();
+        env.spawn_future(async move {
+            let inp = intent_input(&input)?;
+            let s = kit(paybond_kit::evidence::seed_from_hex(
+                "principalSigningSeedHex",
+                &principal_signing_seed_hex,
+            ))?;
+            kit(this.create_intent(&inp, &s).await).map(|r| to_json(&r))
+        })
     }
 
     /// `tip`, `authority` or `merkle_latest`.
-    #[napi]
-    pub async fn ledger(&self, which: String) -> Result<Value> {
-        match which.as_str() {
-            "tip" => kit(self.inner.ledger_tip().await).map(|r| to_json(&r)),
-            "authority" => kit(self.inner.ledger_authority().await).map(|r| to_json(&r)),
-            "merkle_latest" => kit(self.inner.ledger_merkle_latest().await).map(|r| to_json(&r)),
-            other => Err(invalid("which", &format!("unknown ledger read {other:?}"))),
-        }
+    #[napi(ts_return_type = "Promise<any>")]
+    pub fn ledger<'env>(&self, env: &'env Env, which: String) -> Result<PromiseRaw<'env, Value>> {
+        // The future owns its handle: a JS object finalized mid-call (a worker ending) is never borrowed.
+        let this = self.inner.clone();
+        env.spawn_future(async move {
+            match which.as_str() {
+                "tip" => kit(this.ledger_tip().await).map(|r| to_json(&r)),
+                "authority" => kit(this.ledger_authority().await).map(|r| to_json(&r)),
+                "merkle_latest" => kit(this.ledger_merkle_latest().await).map(|r| to_json(&r)),
+                other => Err(invalid("which", &format!("unknown ledger read {other:?}"))),
+            }
+        })
     }
 
-    #[napi]
-    pub async fn ledger_events(&self, after_seq: Option<i64>, limit: Option<u32>) -> Result<Value> {
-        let after = after_seq.map(|a| spend("afterSeq", a)).transpose()?;
-        kit(self.inner.ledger_events(after, limit).await).map(|r| to_json(&r))
+    #[napi(ts_return_type = "Promise<any>")]
+    pub fn ledger_events<'env>(
+        &self,
+        env: &'env Env,
+        after_seq: Option<i64>,
+        limit: Option<u32>,
+    ) -> Result<PromiseRaw<'env, Value>> {
+        // The future owns its handle: a JS object finalized mid-call (a worker ending) is never borrowed.
+        let this = self.inner.clone();
+        env.spawn_future(async move {
+            let after = after_seq.map(|a| spend("afterSeq", a)).transpose()?;
+            kit(this.ledger_events(after, limit).await).map(|r| to_json(&r))
+        })
     }
 
     #[napi]
@@ -391,14 +413,18 @@ impl TokenProvider {
         self.inner.exchange_count() as u32
     }
 
-    #[napi]
-    pub async fn bearer(&self) -> Result<String> {
-        kit(self.inner.bearer().await).map(|s| s.expose().to_owned())
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn bearer<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, String>> {
+        // The future owns its handle: a JS object finalized mid-call (a worker ending) is never borrowed.
+        let this = self.inner.clone();
+        env.spawn_future(async move { kit(this.bearer().await).map(|s| s.expose().to_owned()) })
     }
 
-    #[napi]
-    pub async fn force_rotate(&self) -> Result<()> {
-        kit(self.inner.force_rotate().await).map(|_| ())
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn force_rotate<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
+        // The future owns its handle: a JS object finalized mid-call (a worker ending) is never borrowed.
+        let this = self.inner.clone();
+        env.spawn_future(async move { kit(this.force_rotate().await).map(|_| ()) })
     }
 
     #[napi]
@@ -456,39 +482,48 @@ impl SignalSession {
     }
 
     /// `reputation_receipt`, `portfolio_summary`, `operator_explanation`, `operator_review_status`.
-    #[napi]
-    pub async fn read(
+    #[napi(ts_return_type = "Promise<any>")]
+    pub fn read<'env>(
         &self,
+        env: &'env Env,
         which: String,
         operator_did: Option<String>,
         score_version: Option<String>,
-    ) -> Result<Value> {
-        let sig = self.inner.signal();
-        let sv = score_version.as_deref();
-        let did = || {
-            operator_did
-                .as_deref()
-                .ok_or_else(|| invalid("operatorDid", "required"))
-        };
-        match which.as_str() {
-            "reputation_receipt" => {
-                kit(sig.reputation_receipt(did()?, sv).await).map(|r| to_json(&r))
+    ) -> Result<PromiseRaw<'env, Value>> {
+        // The future owns its handle: a JS object finalized mid-call (a worker ending) is never borrowed.
+        let this = self.inner.clone();
+        env.spawn_future(async move {
+            let sig = this.signal();
+            let sv = score_version.as_deref();
+            let did = || {
+                operator_did
+                    .as_deref()
+                    .ok_or_else(|| invalid("operatorDid", "required"))
+            };
+            match which.as_str() {
+                "reputation_receipt" => {
+                    kit(sig.reputation_receipt(did()?, sv).await).map(|r| to_json(&r))
+                }
+                "portfolio_summary" => kit(sig.portfolio_summary(sv).await).map(|r| to_json(&r)),
+                "operator_explanation" => {
+                    kit(sig.operator_explanation(did()?, sv).await).map(|r| to_json(&r))
+                }
+                "operator_review_status" => {
+                    kit(sig.operator_review_status(did()?, sv).await).map(|r| to_json(&r))
+                }
+                other => Err(invalid("which", &format!("unknown Signal read {other:?}"))),
             }
-            "portfolio_summary" => kit(sig.portfolio_summary(sv).await).map(|r| to_json(&r)),
-            "operator_explanation" => {
-                kit(sig.operator_explanation(did()?, sv).await).map(|r| to_json(&r))
-            }
-            "operator_review_status" => {
-                kit(sig.operator_review_status(did()?, sv).await).map(|r| to_json(&r))
-            }
-            other => Err(invalid("which", &format!("unknown Signal read {other:?}"))),
-        }
+        })
     }
 
-    #[napi]
-    pub async fn close(&self) -> Result<()> {
-        self.inner.close().await;
-        Ok(())
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn close<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
+        // The future owns its handle: a JS object finalized mid-call (a worker ending) is never borrowed.
+        let this = self.inner.clone();
+        env.spawn_future(async move {
+            this.close().await;
+            Ok(())
+        })
     }
 
     #[napi]
@@ -581,19 +616,18 @@ impl ToolGuard {
         call_id: String,
         args: Option<Value>,
         spend_cents: i64,
-    ) -> Result<PromiseRaw<'env, ()>> {
-        let call = ToolCall {
-            name: tool_name,
-            call_id,
-            args: args.unwrap_or(Value::Null),
-        };
-        let s = spend("requestedSpendCents", spend_cents);
-        let g = self.inner.clone();
-        bridge::spawn_promise(
-            env,
-            async move { Ok(to_json(&g.authorize(&call, s?).await)) },
-            bridge::json,
-        )
+    ) -> Result<PromiseRaw<'env, Value>> {
+        // The future owns its handle: a JS object finalized mid-call (a worker ending) is never borrowed.
+        let this = self.inner.clone();
+        env.spawn_future(async move {
+            let call = ToolCall {
+                name: tool_name,
+                call_id,
+                args: args.unwrap_or(Value::Null),
+            };
+            let s = spend("requestedSpendCents", spend_cents)?;
+            Ok(to_json(&this.authorize(&call, s).await))
+        })
     }
 
     /// Signs `payload` as payee evidence for this call (once per call id) and submits it.
@@ -604,18 +638,17 @@ impl ToolGuard {
         tool_name: String,
         call_id: String,
         payload: Value,
-    ) -> Result<PromiseRaw<'env, ()>> {
-        let call = ToolCall {
-            name: tool_name,
-            call_id,
-            args: Value::Null,
-        };
-        let g = self.inner.clone();
-        bridge::spawn_promise(
-            env,
-            async move { kit(g.submit_evidence(&call, &payload).await).map(|r| to_json(&r)) },
-            bridge::json,
-        )
+    ) -> Result<PromiseRaw<'env, Value>> {
+        // The future owns its handle: a JS object finalized mid-call (a worker ending) is never borrowed.
+        let this = self.inner.clone();
+        env.spawn_future(async move {
+            let call = ToolCall {
+                name: tool_name,
+                call_id,
+                args: Value::Null,
+            };
+            kit(this.submit_evidence(&call, &payload).await).map(|r| to_json(&r))
+        })
     }
 
     #[napi]
