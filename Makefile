@@ -68,9 +68,12 @@ demo-node: node-build ## Node demo: an OpenAI Agents JS agent with guarded paid 
 	cd examples/node && npm install --no-audit --no-fund && npx --no-install tsx openai_agents_guarded.ts
 
 .PHONY: bench
-bench: python-dev node-build ## Benchmarks vs the reference kit, plain fetch and the Rust floor -> BENCHMARKS.md
+bench: ## Benchmarks vs the reference kit, plain fetch and the Rust floor -> BENCHMARKS.md
+	@start=$$(date +%s); $(MAKE) --no-print-directory bench-build && BENCH_STARTED=$$start $(PYTHON) bench/run.py
+
+.PHONY: bench-build
+bench-build: python-dev node-build
 	$(CARGO) build -q -p paybond-bench -p paybond-devserver
-	$(PYTHON) bench/run.py
 
 .PHONY: lint
 lint: ## rustfmt --check, clippy -D warnings, mypy --strict, tsc --noEmit
