@@ -24,7 +24,7 @@ def pct(xs: list[float], p: float) -> float:
 
 
 async def timed_seq(fn: Callable[[], Awaitable[Any]], n: int) -> dict[str, float]:
-    for _ in range(min(200, n)):
+    for _ in range(min(100, n)):
         await fn()
     lat = []
     for _ in range(n):
