@@ -3,22 +3,19 @@
 import { CapabilityBinding, ServiceAccountHarborSession, signPayeeEvidenceBinding } from "../bindings-node/dist/esm/index.js";
 import { LocalHarbor } from "../bindings-node/dist/esm/testing.js";
 
-const [fixedUrl, devGw, devHb, devKey, devIntent, devToken, reps = "3", seqN = "1000", concN = "3200", extras = "1"] = process.argv.slice(2);
-const REPS = Number(reps), SEQ = Number(seqN), CONC = Number(concN);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-/** Per metric, the median over the runs; the runs themselves are kept. */
-const medianOf = (runs) => ({ ...Object.fromEntries(Object.keys(runs[0]).map((k) => [k, median(runs.map((r) => r[k]))])), runs });
+// Prints, per server and client, the raw blocks ({ seq: [[µs, ...], ...], conc: [calls/s, ...] }); run.py does the stats.
+const [fixedUrl, devGw, devHb, devKey, devIntent, devToken, seqBlocks = "20", seqN = "100", concBlocks = "8", concN = "1600", extras = "1"] = process.argv.slice(2);
+const SEQ_BLOCKS = Number(seqBlocks), SEQ = Number(seqN), CONC_BLOCKS = Number(concBlocks), CONC = Number(concN);
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.round((xs.length - 1) * p)];
 
 async function seq(fn, n = SEQ) {
-  for (let i = 0; i < 100; i++) await fn();
   const lat = [];
   for (let i = 0; i < n; i++) {
     const t = process.hrtime.bigint();
     await fn();
     lat.push(Number(process.hrtime.bigint() - t) / 1000);
   }
-  return { p50_us: pct(lat, 0.5), p99_us: pct(lat, 0.99) };
+  return lat;
 }
 
 async function conc(fn, total = CONC, workers = 64) {
@@ -59,26 +56,25 @@ for (const [name, gw, hb, key, intent, token] of [
   ["devserver", devGw, devHb, devKey, devIntent, devToken],
 ]) {
   const clients = { ours: await oursClient(gw, hb, key), fetch: await fetchClient(gw, hb, key) };
-  const runs = { ours: [], fetch: [] };
-  // Interleaved, alternating which goes first, so drift on a shared box hits both alike.
-  for (let k = 0; k < REPS; k++) {
-    for (const who of k % 2 ? ["fetch", "ours"] : ["ours", "fetch"]) {
-      const fn = () => clients[who](intent, token);
-      const r = await seq(fn);
-      r.rps_64 = await conc(fn);
-      runs[who].push(r);
-    }
-  }
-  out[name] = { ours: medianOf(runs.ours), fetch: medianOf(runs.fetch) };
+  const got = { ours: { seq: [], conc: [] }, fetch: { seq: [], conc: [] } };
+  const fn = (who) => () => clients[who](intent, token);
+  for (const who of ["ours", "fetch"]) { await seq(fn(who)); await conc(fn(who), 640); } // warm-up
+  // Small blocks taking turns (alternating who goes first), so drift on a shared box hits both alike.
+  const turns = (k) => (k % 2 ? ["fetch", "ours"] : ["ours", "fetch"]);
+  for (let k = 0; k < SEQ_BLOCKS; k++) for (const who of turns(k)) got[who].seq.push(await seq(fn(who)));
+  for (let k = 0; k < CONC_BLOCKS; k++) for (const who of turns(k)) got[who].conc.push(await conc(fn(who)));
+  out[name] = got;
 }
 
 const payload = { status: "done", cost_cents: 18700, items: [1, 2, 3] };
 const seedHex = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 const sign = () => signPayeeEvidenceBinding({ tenantId: "t1", intentId: "11111111-1111-4111-8111-111111111111", payeeDid: "did:payee:1", payload, submittedAtRfc3339: "2030-01-02T15:04:05Z", payeeSigningSeed: seedHex });
 for (let i = 0; i < 200; i++) sign();
-let t = performance.now();
+// CPU time, like the Python figures: time given to other processes does not count.
+const c0 = process.cpuUsage();
 for (let i = 0; i < 10000; i++) sign();
-out.sign_per_s = 10000 / ((performance.now() - t) / 1000);
+const c1 = process.cpuUsage(c0);
+out.sign_per_s = 10000 / ((c1.user + c1.system) / 1e6);
 
 if (extras === "1") {
   const h = await LocalHarbor.start({ jwtTtlSeconds: 3 });

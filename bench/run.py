@@ -75,38 +75,101 @@ def dev_intent(gateway: str, api_key: str) -> tuple[str, str]:
     return d["intent_id"], d["capability_token"]
 
 
-# Each client runs REPS times per round, interleaved in a rotating order, and the round reports the
-# median of those runs: slow drift of a shared 2-core box then hits every client alike.
-REPS = 5
-SEQ, CONC = 500, 1600  # per run: sequential calls (after 100 warm-up) and calls by 64 tasks
-REF_SEQ, REF_CONC = 300, 640  # the reference is ~5-20x slower; fewer calls keep the run short
-SIGN = 4000  # evidence signatures per Python run
-TOOLNODE = 300  # sequential LangGraph ToolNode calls per kit and round
+# The clients stay up for a whole round and are driven block by block, taking turns in a rotating
+# order (a block is well under a second), so the slow phases of a shared 2-core VM hit every client
+# alike; each ratio is the median of per-block ratios between blocks run next to each other.
+SEQ_BLOCKS, SEQ_N, REF_SEQ_N = 20, 100, 40  # sequential verifies per block (the reference is ~5x slower)
+CONC_BLOCKS, CONC_N, REF_CONC_N = 8, 1600, 320  # verifies by 64 tasks per block
+SIGN_BLOCKS, SIGN_N = 8, 2000  # evidence signatures per block
+TOOLNODE_BLOCKS, TOOLNODE_N = 12, 20  # scripted LangGraph ToolNode calls per block (fixed server)
 
 
-def median_of(runs: list[dict[str, float]]) -> dict[str, Any]:
-    out: dict[str, Any] = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-    out["runs"] = runs
+class Client:
+    """A bench client process (py_bench.py or rust-floor) answering one JSON line per command."""
+
+    def __init__(self, name: str, cmd: list[str]) -> None:
+        self.name = name
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.p.stdout is not None
+        if self.p.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"{name}: exited before it was ready")
+
+    def ask(self, cmd: str) -> dict[str, Any]:
+        assert self.p.stdin is not None and self.p.stdout is not None
+        self.p.stdin.write(cmd + "\n")
+        self.p.stdin.flush()
+        line = self.p.stdout.readline()
+        if not line:
+            raise RuntimeError(f"{self.name}: exited on {cmd!r}")
+        out: dict[str, Any] = json.loads(line)
+        if "error" in out:
+            raise RuntimeError(f"{self.name}: {out['error']}")
+        return out
+
+    def close(self) -> None:
+        try:
+            self.ask_quit()
+        finally:
+            self.p.kill()
+
+    def ask_quit(self) -> None:
+        assert self.p.stdin is not None
+        self.p.stdin.write("quit\n")
+        self.p.stdin.flush()
+        self.p.wait(timeout=10)
+
+
+def summarize(seq: list[list[float]], conc: list[float], **more: Any) -> dict[str, Any]:
+    """Pooled p50/p99 over every sequential block, median req/s; the blocks stay for the ratios."""
+    pooled = sorted(x for b in seq for x in b)
+    out: dict[str, Any] = {
+        "p50_us": statistics.median(pooled), "p99_us": pooled[round((len(pooled) - 1) * 0.99)],
+        "rps_64": statistics.median(conc), "seq": seq, "conc": conc,
+    }
+    if more.get("sign"):
+        out["sign_per_s"], out["sign"] = statistics.median(more["sign"]), more["sign"]
+    if more.get("toolnode"):
+        tn = sorted(x for b in more["toolnode"] for x in b)
+        out["toolnode_p50_us"], out["toolnode_p99_us"] = statistics.median(tn), tn[round((len(tn) - 1) * 0.99)]
+        out["toolnode"] = more["toolnode"]
     return out
 
 
-def flat(r: dict[str, Any]) -> dict[str, float]:
-    return {**r["verify"], "sign_per_s": r["sign_per_s"]}
-
-
-def verify_runs(gw: str, hb: str, key: str, iid: str, tok: str) -> dict[str, Any]:
+def verify_blocks(gw: str, hb: str, key: str, iid: str, tok: str, toolnode: bool) -> dict[str, Any]:
     py = str(ROOT / "bench/py_bench.py")
+    tn = ["--toolnode"] if toolnode else []
     clients = {
-        "ours": lambda: flat(run_json([str(OURS_PY), py, "ours", gw, hb, key, iid, tok, "--seq", str(SEQ), "--conc", str(CONC), "--sign", str(SIGN)])),
-        "ref": lambda: flat(run_json([str(REF_PY), py, "ref", gw, hb, key, iid, tok, "--seq", str(REF_SEQ), "--conc", str(REF_CONC), "--sign", str(SIGN)])),
-        "rust": lambda: {("rps_64" if k == "rps" else k): v for k, v in run_json([str(BIN / "rust-floor"), gw, hb, key, iid, tok, str(SEQ), str(CONC)]).items()},
+        "ours": Client("python ours", [str(OURS_PY), py, "ours", gw, hb, key, iid, tok, *tn]),
+        "ref": Client("python reference", [str(REF_PY), py, "ref", gw, hb, key, iid, tok, *tn]),
+        "rust": Client("rust floor", [str(BIN / "rust-floor"), gw, hb, key, iid, tok]),
     }
     names = list(clients)
-    runs: dict[str, list[dict[str, float]]] = {n: [] for n in names}
-    for k in range(REPS):
-        for n in names[k % 3:] + names[: k % 3]:
-            runs[n].append(clients[n]())
-    return {n: median_of(runs[n]) for n in names}
+    got: dict[str, dict[str, list[Any]]] = {n: {"seq": [], "conc": [], "sign": [], "toolnode": []} for n in names}
+
+    def turns(k: int) -> list[str]:
+        return names[k % 3:] + names[: k % 3]
+
+    try:
+        for n, c in clients.items():  # warm-up, not recorded
+            c.ask(f"seq {REF_SEQ_N if n == 'ref' else SEQ_N}")
+            c.ask(f"conc {REF_CONC_N if n == 'ref' else 640}")
+        for k in range(SEQ_BLOCKS):
+            for n in turns(k):
+                got[n]["seq"].append(clients[n].ask(f"seq {REF_SEQ_N if n == 'ref' else SEQ_N}")["lat"])
+        for k in range(CONC_BLOCKS):
+            for n in turns(k):
+                got[n]["conc"].append(clients[n].ask(f"conc {REF_CONC_N if n == 'ref' else CONC_N}")["rps"])
+        for k in range(SIGN_BLOCKS):
+            for n in ("ours", "ref")[:: 1 if k % 2 == 0 else -1]:
+                got[n]["sign"].append(clients[n].ask(f"sign {SIGN_N}")["sign_per_s"])
+        if toolnode:
+            for k in range(TOOLNODE_BLOCKS):
+                for n in ("ours", "ref")[:: 1 if k % 2 == 0 else -1]:
+                    got[n]["toolnode"].append(clients[n].ask(f"toolnode {TOOLNODE_N}")["lat"])
+    finally:
+        for c in clients.values():
+            c.close()
+    return {n: summarize(**got[n]) for n in names}
 
 
 def one_round(fixed: str, dev: dict[str, str], intent: str, token: str, extras: bool) -> dict[str, Any]:
@@ -118,40 +181,45 @@ def one_round(fixed: str, dev: dict[str, str], intent: str, token: str, extras: 
     }
     py = str(ROOT / "bench/py_bench.py")
     for name, (gw, hb, key, iid, tok) in targets.items():
-        log(f"python verify against the {name} server: ours, reference, Rust floor ({REPS} interleaved runs each)")
-        res[name] = verify_runs(gw, hb, key, iid, tok)
-    fixed_args = [fixed, fixed, "paybond_sk_sandbox_bench", "11111111-1111-4111-8111-111111111111", "bench-token", "--seq", "10", "--conc", "64"]
-    log("LangGraph ToolNode: ours vs reference")
-    for kit, exe in (("ours", OURS_PY), ("ref", REF_PY)):
-        res[f"toolnode.{kit}"] = run_json([str(exe), py, kit, *fixed_args, "--toolnode", str(TOOLNODE)])["toolnode"]
-    log("node: ours vs fetch (interleaved), signing" + (", storm, memory" if extras else ""))
-    res["node"] = run_json(["node", "--expose-gc", str(ROOT / "bench/node_bench.mjs"), fixed, dev["PAYBOND_GATEWAY_URL"], dev["PAYBOND_HARBOR_URL"], dev["PAYBOND_API_KEY"], intent, token, str(REPS), str(SEQ), str(CONC), "1" if extras else "0"])
+        log(f"python against the {name} server: ours, reference, Rust floor, in interleaved blocks")
+        res[name] = verify_blocks(gw, hb, key, iid, tok, toolnode=name == "fixed")
+    log("node: ours vs fetch in interleaved blocks, signing" + (", storm, memory" if extras else ""))
+    node = run_json(["node", "--expose-gc", str(ROOT / "bench/node_bench.mjs"), fixed, dev["PAYBOND_GATEWAY_URL"], dev["PAYBOND_HARBOR_URL"], dev["PAYBOND_API_KEY"], intent, token,
+                     str(SEQ_BLOCKS), str(SEQ_N), str(CONC_BLOCKS), str(CONC_N), "1" if extras else "0"])
+    for srv in ("fixed", "devserver"):
+        node[srv] = {who: summarize(**node[srv][who]) for who in ("ours", "fetch")}
+    res["node"] = node
     if extras:
         log("python storm and memory")
         res["py_storm_mem"] = run_json([str(OURS_PY), py.replace("py_bench", "py_storm_mem"), fixed, fixed])
     return res
 
 
-def paired(x: dict[str, Any], y: dict[str, Any], key: str) -> float:
-    """Median over the runs of x/y, each run of x set against the run of y made next to it in time."""
-    return statistics.median(a[key] / b[key] for a, b in zip(x["runs"], y["runs"], strict=True))
+def paired(x: dict[str, Any], y: dict[str, Any], kind: str) -> float:
+    """Median over blocks of x/y, each block of x set against y's block of the same turn.
+
+    `seq`/`toolnode` compare block medians of latency; `conc`/`sign` compare the block rates.
+    """
+    if kind in ("seq", "toolnode"):
+        return statistics.median(statistics.median(a) / statistics.median(b) for a, b in zip(x[kind], y[kind], strict=True))
+    return statistics.median(a / b for a, b in zip(x[kind], y[kind], strict=True))
 
 
 def ratios(r: dict[str, Any]) -> dict[str, float]:
     f, d, n = r["fixed"], r["devserver"], r["node"]
     return {
-        "py_seq_vs_ref_fixed": paired(f["ours"], f["ref"], "p50_us"),
-        "py_seq_vs_ref_dev": paired(d["ours"], d["ref"], "p50_us"),
-        "py_seq_vs_rust_fixed": paired(f["ours"], f["rust"], "p50_us"),
-        "py_seq_vs_rust_dev": paired(d["ours"], d["rust"], "p50_us"),
-        "py_rps_vs_ref_fixed": paired(f["ours"], f["ref"], "rps_64"),
-        "py_rps_vs_ref_dev": paired(d["ours"], d["ref"], "rps_64"),
-        "toolnode_vs_ref": r["toolnode.ours"]["p50_us"] / r["toolnode.ref"]["p50_us"],
-        "node_seq_vs_fetch_fixed": paired(n["fixed"]["ours"], n["fixed"]["fetch"], "p50_us"),
-        "node_seq_vs_fetch_dev": paired(n["devserver"]["ours"], n["devserver"]["fetch"], "p50_us"),
-        "node_rps_vs_fetch_fixed": paired(n["fixed"]["ours"], n["fixed"]["fetch"], "rps_64"),
-        "node_rps_vs_fetch_dev": paired(n["devserver"]["ours"], n["devserver"]["fetch"], "rps_64"),
-        "sign_vs_ref": paired(f["ours"], f["ref"], "sign_per_s"),
+        "py_seq_vs_ref_fixed": paired(f["ours"], f["ref"], "seq"),
+        "py_seq_vs_ref_dev": paired(d["ours"], d["ref"], "seq"),
+        "py_seq_vs_rust_fixed": paired(f["ours"], f["rust"], "seq"),
+        "py_seq_vs_rust_dev": paired(d["ours"], d["rust"], "seq"),
+        "py_rps_vs_ref_fixed": paired(f["ours"], f["ref"], "conc"),
+        "py_rps_vs_ref_dev": paired(d["ours"], d["ref"], "conc"),
+        "toolnode_vs_ref": paired(f["ours"], f["ref"], "toolnode"),
+        "node_seq_vs_fetch_fixed": paired(n["fixed"]["ours"], n["fixed"]["fetch"], "seq"),
+        "node_seq_vs_fetch_dev": paired(n["devserver"]["ours"], n["devserver"]["fetch"], "seq"),
+        "node_rps_vs_fetch_fixed": paired(n["fixed"]["ours"], n["fixed"]["fetch"], "conc"),
+        "node_rps_vs_fetch_dev": paired(n["devserver"]["ours"], n["devserver"]["fetch"], "conc"),
+        "sign_vs_ref": paired(f["ours"], f["ref"], "sign"),
     }
 
 
@@ -198,12 +266,13 @@ def write(rounds: list[dict[str, Any]], seconds: float) -> None:
     L.append("## Command\n\n```sh\nmake bench\n```\n")
     L.append("Servers: **fixed** = a minimal Rust loopback server answering harbor-access and `/verify` with constant JSON "
              "(the client's own overhead); **dev server** = `paybond-devserver` (real JWT and Biscuit checks, ledger writes).\n")
-    L.append(f"Method: in each round every verify client runs {REPS} times, interleaved in a rotating order (Python ours, "
-             f"reference, Rust floor in separate processes; Node ours and `fetch` alternating in one process). A run is "
-             f"{SEQ} sequential calls after 100 warm-up (reference: {REF_SEQ}) for p50/p99, then {CONC} calls by 64 concurrent "
-             f"tasks (reference: {REF_CONC}) for req/s. Each figure is the median of the {REPS} runs; each ratio is the median "
-             f"of the {REPS} per-run ratios (a run set against the other client's run next to it in time). One throw-away "
-             f"pass of every client runs first so the box has settled.\n")
+    L.append(f"Method: in each round the clients stay up and take turns in small blocks, in a rotating order: Python ours, "
+             f"the reference and the Rust floor (separate processes), Node ours and `fetch` (one process). Sequential: "
+             f"{SEQ_BLOCKS} blocks of {SEQ_N} verifies each (reference: {REF_SEQ_N}) after a warm-up block; p50/p99 pool every block. "
+             f"Throughput: {CONC_BLOCKS} blocks of {CONC_N} verifies by 64 concurrent tasks (reference: {REF_CONC_N}); the median "
+             f"block. Signing: {SIGN_BLOCKS} blocks of {SIGN_N} per kit, in calls per CPU-second. ToolNode: {TOOLNODE_BLOCKS} blocks "
+             f"of {TOOLNODE_N} per kit. Each ratio is the median of the per-block ratios (a block against the other client's "
+             f"block of the same turn), so the slow phases of a shared VM hit both sides alike. Each round uses a fresh dev server.\n")
     for k, r in enumerate(rounds, 1):
         L.append(f"## Round {k}\n")
         L.append("| verify | server | p50 µs | p99 µs | req/s (64 tasks) |\n|---|---|---:|---:|---:|")
@@ -213,10 +282,11 @@ def write(rounds: list[dict[str, Any]], seconds: float) -> None:
                 ("Node ours", r["node"][srv]["ours"]), ("Node plain fetch", r["node"][srv]["fetch"]),
             ):
                 L.append(f"| {who} | {srv} | {v['p50_us']:.0f} | {v['p99_us']:.0f} | {v['rps_64']:.0f} |")
-        t_o, t_r = r["toolnode.ours"], r["toolnode.ref"]
-        L.append(f"\nLangGraph `ToolNode` (fixed server, {TOOLNODE} sequential scripted tool calls): ours p50 {t_o['p50_us']:.0f} µs / p99 {t_o['p99_us']:.0f} µs "
-                 f"(`paybond_awrap_tool_call`); reference p50 {t_r['p50_us']:.0f} µs / p99 {t_r['p99_us']:.0f} µs (`paybond_awrap_tool_call_capability`).\n")
-        L.append(f"Evidence signing (calls/s, median of the {REPS} fixed-server runs): Python ours {r['fixed']['ours']['sign_per_s']:.0f}, "
+        t_o, t_r = r["fixed"]["ours"], r["fixed"]["ref"]
+        L.append(f"\nLangGraph `ToolNode` (fixed server, {TOOLNODE_BLOCKS} × {TOOLNODE_N} sequential scripted tool calls per kit): "
+                 f"ours p50 {t_o['toolnode_p50_us']:.0f} µs / p99 {t_o['toolnode_p99_us']:.0f} µs (`paybond_awrap_tool_call`); "
+                 f"reference p50 {t_r['toolnode_p50_us']:.0f} µs / p99 {t_r['toolnode_p99_us']:.0f} µs (`paybond_awrap_tool_call_capability`).\n")
+        L.append(f"Evidence signing (calls per CPU-second, median block): Python ours {r['fixed']['ours']['sign_per_s']:.0f}, "
                  f"Python reference {r['fixed']['ref']['sign_per_s']:.0f}, Node ours {r['node']['sign_per_s']:.0f}.\n")
     r = rounds[0]
     L.append("## Refresh storm and memory\n")
@@ -260,21 +330,22 @@ def main() -> None:
     ensure_ref_venv()
     t0 = time.time()
     fixed_p, fx = start([str(BIN / "fixed-server")], ["URL"])
-    dev_p, dev = start([str(BIN / "paybond-devserver"), "--gateway-port", "0", "--harbor-port", "0"], ["PAYBOND_GATEWAY_URL", "PAYBOND_HARBOR_URL", "PAYBOND_API_KEY"])
     try:
-        intent, token = dev_intent(dev["PAYBOND_GATEWAY_URL"], dev["PAYBOND_API_KEY"])
-        log("settling: one throw-away pass of every client")
-        for gw, hb, key, iid, tok in ((fx["URL"], fx["URL"], "paybond_sk_sandbox_bench", "11111111-1111-4111-8111-111111111111", "bench-token"),):
-            run_json([str(OURS_PY), str(ROOT / "bench/py_bench.py"), "ours", gw, hb, key, iid, tok, "--seq", "300", "--conc", "640"])
-            run_json([str(REF_PY), str(ROOT / "bench/py_bench.py"), "ref", gw, hb, key, iid, tok, "--seq", "100", "--conc", "320"])
-            run_json([str(BIN / "rust-floor"), gw, hb, key, iid, tok, "300", "640"])
-        rounds = [one_round(fx["URL"], dev, intent, token, extras=k == 0) for k in range(2)]
+        rounds = []
+        for k in range(2):
+            # A fresh dev server per round: its ledger grows with every verify, so a second round on
+            # the same server would measure a slower server, not the clients.
+            dev_p, dev = start([str(BIN / "paybond-devserver"), "--gateway-port", "0", "--harbor-port", "0"], ["PAYBOND_GATEWAY_URL", "PAYBOND_HARBOR_URL", "PAYBOND_API_KEY"])
+            try:
+                intent, token = dev_intent(dev["PAYBOND_GATEWAY_URL"], dev["PAYBOND_API_KEY"])
+                rounds.append(one_round(fx["URL"], dev, intent, token, extras=k == 0))
+            finally:
+                dev_p.kill()
         (ROOT / "bench" / "out").mkdir(exist_ok=True)
         (ROOT / "bench" / "out" / "raw.json").write_text(json.dumps(rounds, indent=1))
         write(rounds, time.time() - t0)
     finally:
         fixed_p.kill()
-        dev_p.kill()
 
 
 if __name__ == "__main__":

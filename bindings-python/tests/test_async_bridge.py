@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import threading
@@ -11,11 +12,20 @@ import time
 import pytest
 
 import paybond_kit as pk
-from paybond_kit.testing import LocalHarbor
+from paybond_kit.testing import DevIntent, LocalHarbor
 
 
 async def _verify(h: pk.HarborClient, intent_id: str, token: str) -> pk.VerifyResult:
     return await h.verify_capability(intent_id=intent_id, token=token, operation="search", requested_spend_cents=0)
+
+
+async def _verify_many(harbor: LocalHarbor, intent: DevIntent, n: int) -> list[bool]:
+    """Opens a session on the running loop and makes ``n`` concurrent verifies."""
+    async with await pk.ServiceAccountHarborSession.open(
+        gateway_base_url=harbor.gateway_url, api_key=harbor.api_key, harbor_base_url=harbor.harbor_url
+    ) as s:
+        rs = await asyncio.gather(*(_verify(s.harbor, intent.intent_id, intent.capability_token) for _ in range(n)))
+        return [r.allow for r in rs]
 
 
 async def test_cancelled_call_stops_and_the_next_one_works(harbor: LocalHarbor, session: pk.ServiceAccountHarborSession) -> None:
@@ -42,18 +52,10 @@ async def test_concurrent_results_reach_their_own_callers(harbor: LocalHarbor, s
 
 def test_each_event_loop_and_thread_gets_its_results(harbor: LocalHarbor) -> None:
     intent = harbor.create_intent(allowed_tools=["search"], amount_cents=10_000)
-
-    async def run() -> list[bool]:
-        async with await pk.ServiceAccountHarborSession.open(
-            gateway_base_url=harbor.gateway_url, api_key=harbor.api_key, harbor_base_url=harbor.harbor_url
-        ) as s:
-            rs = await asyncio.gather(*(_verify(s.harbor, intent.intent_id, intent.capability_token) for _ in range(20)))
-            return [r.allow for r in rs]
-
     for _ in range(3):  # a fresh loop each time
-        assert all(asyncio.run(run()))
+        assert all(asyncio.run(_verify_many(harbor, intent, 20)))
     out: list[list[bool]] = []
-    threads = [threading.Thread(target=lambda: out.append(asyncio.run(run()))) for _ in range(3)]
+    threads = [threading.Thread(target=lambda: out.append(asyncio.run(_verify_many(harbor, intent, 20)))) for _ in range(3)]
     for t in threads:
         t.start()
     for t in threads:
@@ -63,7 +65,7 @@ def test_each_event_loop_and_thread_gets_its_results(harbor: LocalHarbor) -> Non
 
 EXIT_SCRIPT = """
 import asyncio, paybond_kit as pk
-from paybond_kit.testing import LocalHarbor
+from paybond_kit.testing import DevIntent, LocalHarbor
 
 h = LocalHarbor().start()
 i = h.create_intent(allowed_tools=["search"], amount_cents=10**9)
@@ -91,16 +93,7 @@ def test_no_pool_of_completion_threads() -> None:
     # Results go back through the loop's own queue, not one thread per finished call.
     with LocalHarbor() as h:
         intent = h.create_intent(allowed_tools=["search"], amount_cents=10**6)
-
-        async def run() -> None:
-            async with await pk.ServiceAccountHarborSession.open(
-                gateway_base_url=h.gateway_url, api_key=h.api_key, harbor_base_url=h.harbor_url
-            ) as s:
-                await asyncio.gather(*(_verify(s.harbor, intent.intent_id, intent.capability_token) for _ in range(256)))
-
-        asyncio.run(run())
-    import os
-
+        assert all(asyncio.run(_verify_many(h, intent, 256)))
     threads = len(os.listdir(f"/proc/{os.getpid()}/task")) if sys.platform == "linux" else 0
     assert threads < 32, f"{threads} threads after 256 concurrent calls"
 
@@ -113,16 +106,8 @@ def test_loop_without_add_reader_still_gets_results(harbor: LocalHarbor) -> None
             raise NotImplementedError
 
     intent = harbor.create_intent(allowed_tools=["search"], amount_cents=10_000)
-
-    async def run() -> list[bool]:
-        async with await pk.ServiceAccountHarborSession.open(
-            gateway_base_url=harbor.gateway_url, api_key=harbor.api_key, harbor_base_url=harbor.harbor_url
-        ) as s:
-            rs = await asyncio.gather(*(_verify(s.harbor, intent.intent_id, intent.capability_token) for _ in range(30)))
-            return [r.allow for r in rs]
-
     loop = NoReaderLoop()
     try:
-        assert all(loop.run_until_complete(asyncio.wait_for(run(), 10)))
+        assert all(loop.run_until_complete(asyncio.wait_for(_verify_many(harbor, intent, 30), 10)))
     finally:
         loop.close()
