@@ -78,7 +78,7 @@ def dev_intent(gateway: str, api_key: str) -> tuple[str, str]:
 # The clients stay up for a whole round and are driven block by block, taking turns in a rotating
 # order (a block is well under a second), so the slow phases of a shared 2-core VM hit every client
 # alike; each ratio is the median of per-block ratios between blocks run next to each other.
-SEQ_BLOCKS, SEQ_N, REF_SEQ_N = 20, 100, 40  # sequential verifies per block (the reference is ~5x slower)
+SEQ_BLOCKS, SEQ_N, REF_SEQ_N = 30, 100, 40  # sequential verifies per block (the reference is ~5x slower)
 CONC_BLOCKS, CONC_N, REF_CONC_N = 8, 1600, 320  # verifies by 64 tasks per block
 SIGN_BLOCKS, SIGN_N = 8, 2000  # evidence signatures per block
 TOOLNODE_BLOCKS, TOOLNODE_N = 12, 20  # scripted LangGraph ToolNode calls per block (fixed server)
@@ -153,17 +153,19 @@ def verify_blocks(gw: str, hb: str, key: str, iid: str, tok: str, toolnode: bool
         for n, c in clients.items():  # warm-up, not recorded
             c.ask(f"seq {REF_SEQ_N if n == 'ref' else SEQ_N}")
             c.ask(f"conc {REF_CONC_N if n == 'ref' else 640}")
-        for k in range(SEQ_BLOCKS):
-            for n in turns(k):
-                got[n]["seq"].append(clients[n].ask(f"seq {REF_SEQ_N if n == 'ref' else SEQ_N}")["lat"])
-        for k in range(CONC_BLOCKS):
-            for n in turns(k):
-                got[n]["conc"].append(clients[n].ask(f"conc {REF_CONC_N if n == 'ref' else CONC_N}")["rps"])
-        for k in range(SIGN_BLOCKS):
-            for n in ("ours", "ref")[:: 1 if k % 2 == 0 else -1]:
-                got[n]["sign"].append(clients[n].ask(f"sign {SIGN_N}")["sign_per_s"])
-        if toolnode:
-            for k in range(TOOLNODE_BLOCKS):
+        # Every kind of block is spread over the whole round (one of each per turn while they
+        # last), so each figure samples the same stretch of the host's fast and slow phases.
+        for k in range(max(SEQ_BLOCKS, CONC_BLOCKS, SIGN_BLOCKS, TOOLNODE_BLOCKS)):
+            if k < SEQ_BLOCKS:
+                for n in turns(k):
+                    got[n]["seq"].append(clients[n].ask(f"seq {REF_SEQ_N if n == 'ref' else SEQ_N}")["lat"])
+            if k < CONC_BLOCKS:
+                for n in turns(k):
+                    got[n]["conc"].append(clients[n].ask(f"conc {REF_CONC_N if n == 'ref' else CONC_N}")["rps"])
+            if k < SIGN_BLOCKS:
+                for n in ("ours", "ref")[:: 1 if k % 2 == 0 else -1]:
+                    got[n]["sign"].append(clients[n].ask(f"sign {SIGN_N}")["sign_per_s"])
+            if toolnode and k < TOOLNODE_BLOCKS:
                 for n in ("ours", "ref")[:: 1 if k % 2 == 0 else -1]:
                     got[n]["toolnode"].append(clients[n].ask(f"toolnode {TOOLNODE_N}")["lat"])
     finally:
