@@ -79,7 +79,7 @@ def dev_intent(gateway: str, api_key: str) -> tuple[str, str]:
 # order (a block is well under a second), so the slow phases of a shared 2-core VM hit every client
 # alike; each ratio is the median of per-block ratios between blocks run next to each other.
 SEQ_BLOCKS, SEQ_N, REF_SEQ_N = 30, 100, 40  # sequential verifies per block (the reference is ~5x slower)
-CONC_BLOCKS, CONC_N, REF_CONC_N = 8, 1600, 320  # verifies by 64 tasks per block
+CONC_BLOCKS, CONC_N, REF_CONC_N = 12, 1600, 320  # verifies by 64 tasks per block
 SIGN_BLOCKS, SIGN_N = 8, 2000  # evidence signatures per block
 TOOLNODE_BLOCKS, TOOLNODE_N = 12, 20  # scripted LangGraph ToolNode calls per block (fixed server)
 
