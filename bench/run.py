@@ -107,16 +107,13 @@ class Client:
         return out
 
     def close(self) -> None:
+        assert self.p.stdin is not None
         try:
-            self.ask_quit()
+            self.p.stdin.write("quit\n")
+            self.p.stdin.flush()
+            self.p.wait(timeout=10)
         finally:
             self.p.kill()
-
-    def ask_quit(self) -> None:
-        assert self.p.stdin is not None
-        self.p.stdin.write("quit\n")
-        self.p.stdin.flush()
-        self.p.wait(timeout=10)
 
 
 def summarize(seq: list[list[float]], conc: list[float], **more: Any) -> dict[str, Any]:

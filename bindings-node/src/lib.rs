@@ -80,6 +80,18 @@ fn kit<T>(r: paybond_kit::Result<T>) -> Result<T> {
     r.map_err(to_js_err)
 }
 
+/// Runs `f(handle)` as a promise. The future owns its clone of the handle, so a pending call
+/// never borrows a JS object that a worker thread's teardown can free mid-call.
+fn spawn_owned<'env, H, T, F, Fut>(env: &'env Env, handle: &H, f: F) -> Result<PromiseRaw<'env, T>>
+where
+    H: Clone,
+    F: FnOnce(H) -> Fut,
+    Fut: std::future::Future<Output = Result<T>> + Send + 'static,
+    T: ToNapiValue + Send + 'static,
+{
+    env.spawn_future(f(handle.clone()))
+}
+
 fn to_json<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
@@ -202,16 +214,14 @@ impl HarborSession {
 
     #[napi(ts_return_type = "Promise<void>")]
     pub fn rotate_harbor_token<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
-        // The future owns its handle: a JS object finalized mid-call (a worker ending) is never borrowed.
-        let this = self.inner.clone();
-        env.spawn_future(async move { kit(this.rotate_harbor_token().await) })
+        spawn_owned(env, &self.inner, |this| async move {
+            kit(this.rotate_harbor_token().await)
+        })
     }
 
     #[napi(ts_return_type = "Promise<void>")]
     pub fn close<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
-        // The future owns its handle: a JS object finalized mid-call (a worker ending) is never borrowed.
-        let this = self.inner.clone();
-        env.spawn_future(async move {
+        spawn_owned(env, &self.inner, |this| async move {
             this.close().await;
             Ok(())
         })
@@ -265,9 +275,7 @@ impl HarborClient {
         env: &'env Env,
         args: VerifyArgs,
     ) -> Result<PromiseRaw<'env, Value>> {
-        // The future owns its handle: a JS object finalized mid-call (a worker ending) is never borrowed.
-        let this = self.inner.clone();
-        env.spawn_future(async move {
+        spawn_owned(env, &self.inner, |this| async move {
             let req = VerifyRequest {
                 intent_id: args.intent_id,
                 token: Secret::new(args.token),
@@ -295,9 +303,7 @@ impl HarborClient {
         body: Value,
         idempotency_key: Option<String>,
     ) -> Result<PromiseRaw<'env, Value>> {
-        // The future owns its handle: a JS object finalized mid-call (a worker ending) is never borrowed.
-        let this = self.inner.clone();
-        env.spawn_future(async move {
+        spawn_owned(env, &self.inner, |this| async move {
             let body: EvidenceBody = serde_json::from_value(body)
                 .map_err(|e| invalid("body", &format!("expected an evidence body: {e}")))?;
             kit(this
@@ -315,9 +321,7 @@ impl HarborClient {
         input: Value,
         principal_signing_seed_hex: String,
     ) -> Result<PromiseRaw<'env, Value>> {
-        // The future owns its handle: a JS object finalized mid-call (a worker ending) is never borrowed.
-        let this = self.inner.clone();
-        env.spawn_future(async move {
+        spawn_owned(env, &self.inner, |this| async move {
             let inp = intent_input(&input)?;
             let s = kit(paybond_kit::evidence::seed_from_hex(
                 "principalSigningSeedHex",
@@ -330,9 +334,7 @@ impl HarborClient {
     /// `tip`, `authority` or `merkle_latest`.
     #[napi(ts_return_type = "Promise<any>")]
     pub fn ledger<'env>(&self, env: &'env Env, which: String) -> Result<PromiseRaw<'env, Value>> {
-        // The future owns its handle: a JS object finalized mid-call (a worker ending) is never borrowed.
-        let this = self.inner.clone();
-        env.spawn_future(async move {
+        spawn_owned(env, &self.inner, |this| async move {
             match which.as_str() {
                 "tip" => kit(this.ledger_tip().await).map(|r| to_json(&r)),
                 "authority" => kit(this.ledger_authority().await).map(|r| to_json(&r)),
@@ -349,9 +351,7 @@ impl HarborClient {
         after_seq: Option<i64>,
         limit: Option<u32>,
     ) -> Result<PromiseRaw<'env, Value>> {
-        // The future owns its handle: a JS object finalized mid-call (a worker ending) is never borrowed.
-        let this = self.inner.clone();
-        env.spawn_future(async move {
+        spawn_owned(env, &self.inner, |this| async move {
             let after = after_seq.map(|a| spend("afterSeq", a)).transpose()?;
             kit(this.ledger_events(after, limit).await).map(|r| to_json(&r))
         })
@@ -415,16 +415,16 @@ impl TokenProvider {
 
     #[napi(ts_return_type = "Promise<string>")]
     pub fn bearer<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, String>> {
-        // The future owns its handle: a JS object finalized mid-call (a worker ending) is never borrowed.
-        let this = self.inner.clone();
-        env.spawn_future(async move { kit(this.bearer().await).map(|s| s.expose().to_owned()) })
+        spawn_owned(env, &self.inner, |this| async move {
+            kit(this.bearer().await).map(|s| s.expose().to_owned())
+        })
     }
 
     #[napi(ts_return_type = "Promise<void>")]
     pub fn force_rotate<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
-        // The future owns its handle: a JS object finalized mid-call (a worker ending) is never borrowed.
-        let this = self.inner.clone();
-        env.spawn_future(async move { kit(this.force_rotate().await).map(|_| ()) })
+        spawn_owned(env, &self.inner, |this| async move {
+            kit(this.force_rotate().await).map(|_| ())
+        })
     }
 
     #[napi]
@@ -490,9 +490,7 @@ impl SignalSession {
         operator_did: Option<String>,
         score_version: Option<String>,
     ) -> Result<PromiseRaw<'env, Value>> {
-        // The future owns its handle: a JS object finalized mid-call (a worker ending) is never borrowed.
-        let this = self.inner.clone();
-        env.spawn_future(async move {
+        spawn_owned(env, &self.inner, |this| async move {
             let sig = this.signal();
             let sv = score_version.as_deref();
             let did = || {
@@ -518,9 +516,7 @@ impl SignalSession {
 
     #[napi(ts_return_type = "Promise<void>")]
     pub fn close<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
-        // The future owns its handle: a JS object finalized mid-call (a worker ending) is never borrowed.
-        let this = self.inner.clone();
-        env.spawn_future(async move {
+        spawn_owned(env, &self.inner, |this| async move {
             this.close().await;
             Ok(())
         })
@@ -617,9 +613,7 @@ impl ToolGuard {
         args: Option<Value>,
         spend_cents: i64,
     ) -> Result<PromiseRaw<'env, Value>> {
-        // The future owns its handle: a JS object finalized mid-call (a worker ending) is never borrowed.
-        let this = self.inner.clone();
-        env.spawn_future(async move {
+        spawn_owned(env, &self.inner, |this| async move {
             let call = ToolCall {
                 name: tool_name,
                 call_id,
@@ -639,9 +633,7 @@ impl ToolGuard {
         call_id: String,
         payload: Value,
     ) -> Result<PromiseRaw<'env, Value>> {
-        // The future owns its handle: a JS object finalized mid-call (a worker ending) is never borrowed.
-        let this = self.inner.clone();
-        env.spawn_future(async move {
+        spawn_owned(env, &self.inner, |this| async move {
             let call = ToolCall {
                 name: tool_name,
                 call_id,

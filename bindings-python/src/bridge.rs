@@ -80,15 +80,13 @@ pub struct LoopBridge {
 impl LoopBridge {
     /// Completes every finished call's future; the loop calls this when the pipe is readable.
     fn drain(&self, py: Python<'_>) {
-        let mut buf = [0u8; 64];
-        let piped = matches!(self.shared.wake.get(), Some(Wake::Pipe(_)));
-        while let Ok(n) = if piped {
-            (&self.reader).read(&mut buf)
-        } else {
-            Ok(0)
-        } {
-            if n < buf.len() {
-                break;
+        if matches!(self.shared.wake.get(), Some(Wake::Pipe(_))) {
+            // Empty the (non-blocking) pipe: one byte per wake-up, a few at most.
+            let mut buf = [0u8; 64];
+            while let Ok(n) = (&self.reader).read(&mut buf) {
+                if n < buf.len() {
+                    break;
+                }
             }
         }
         self.shared.notified.store(false, Ordering::Release);
