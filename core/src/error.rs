@@ -65,13 +65,19 @@ pub enum Error {
         /// The underlying error, without secrets.
         message: String,
     },
-    /// The per-attempt timeout elapsed on every attempt.
-    #[error("timed out after {timeout_ms} ms calling {url}")]
+    /// The call's deadline passed, or the per-attempt timeout elapsed on the last attempt.
+    #[error("timed out calling {url}: {attempts} attempt(s) in {elapsed_ms} ms (per-attempt timeout {timeout_ms} ms, deadline {deadline_ms} ms)")]
     Timeout {
         /// The request URL.
         url: String,
         /// The per-attempt timeout.
         timeout_ms: u64,
+        /// The per-call deadline across all attempts and waits.
+        deadline_ms: u64,
+        /// How many attempts were made.
+        attempts: u32,
+        /// How long the call took in total.
+        elapsed_ms: u64,
     },
     /// A 2xx answer that is not what the wire contract says (bad JSON, missing or mistyped field).
     #[error("invalid response from {url}: {message}")]
@@ -109,6 +115,20 @@ pub enum Error {
         /// Why the session no longer accepts calls.
         message: String,
     },
+    /// Evidence for this call was already signed with a different payload.
+    #[error("evidence conflict for call {call_id:?}: {message}")]
+    EvidenceConflict {
+        /// The tool-call id that already has evidence.
+        call_id: String,
+        /// What happened.
+        message: String,
+    },
+    /// A bug in the kit (a caught panic). Never an allow.
+    #[error("internal error in paybond-kit: {message}")]
+    Internal {
+        /// What was caught.
+        message: String,
+    },
     /// A caller-supplied argument is wrong; names the field and what was expected.
     #[error("invalid argument `{field}`: {message}")]
     InvalidArgument {
@@ -117,6 +137,17 @@ pub enum Error {
         /// What was expected.
         message: String,
     },
+}
+
+/// A value of one of an error's structured fields (see [`Error::fields`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ErrorField {
+    /// A text.
+    Text(String),
+    /// A number.
+    Int(u64),
+    /// Absent.
+    Null,
 }
 
 fn fmt_status(status: Option<u16>) -> String {
@@ -140,6 +171,194 @@ impl Error {
             Error::TokenIntentMismatch { .. } => "token_intent_mismatch",
             Error::SessionClosed { .. } => "session_closed",
             Error::InvalidArgument { .. } => "invalid_argument",
+            Error::EvidenceConflict { .. } => "evidence_conflict",
+            Error::Internal { .. } => "internal",
+        }
+    }
+
+    /// The name of the error class the Python and Node packages raise for this variant.
+    pub fn class_name(&self) -> &'static str {
+        match self {
+            Error::HarborHttp { .. } => "HarborHttpError",
+            Error::GatewayAuth { .. } => "GatewayAuthError",
+            Error::SignalHttp { .. } => "SignalHttpError",
+            Error::TenantBinding { .. } => "TenantBindingError",
+            Error::InsecureUrl { .. } => "InsecureUrlError",
+            Error::Transport { .. } => "TransportError",
+            Error::Timeout { .. } => "PaybondTimeoutError",
+            Error::InvalidResponse { .. } => "InvalidResponseError",
+            Error::Signing { .. } => "SigningError",
+            Error::SignatureInvalid { .. } => "SignatureInvalidError",
+            Error::TokenIntentMismatch { .. } => "TokenIntentMismatchError",
+            Error::SessionClosed { .. } => "SessionClosedError",
+            Error::InvalidArgument { .. } => "InvalidArgumentError",
+            Error::EvidenceConflict { .. } => "EvidenceConflictError",
+            Error::Internal { .. } => "InternalError",
+        }
+    }
+
+    /// The structured fields of this error (snake_case names), for the bindings'
+    /// one generic conversion. Every text is already redacted.
+    pub fn fields(&self) -> Vec<(&'static str, ErrorField)> {
+        use ErrorField::{Int, Null, Text};
+        let opt_int = |v: Option<u16>| v.map(|n| Int(n.into())).unwrap_or(Null);
+        match self {
+            Error::HarborHttp {
+                status_code,
+                url,
+                body_text,
+            }
+            | Error::SignalHttp {
+                status_code,
+                url,
+                body_text,
+            } => vec![
+                ("status_code", Int((*status_code).into())),
+                ("url", Text(url.clone())),
+                ("body_text", Text(body_text.clone())),
+            ],
+            Error::GatewayAuth {
+                status_code,
+                body_text,
+                ..
+            } => vec![
+                ("status_code", opt_int(*status_code)),
+                ("body_text", body_text.clone().map(Text).unwrap_or(Null)),
+            ],
+            Error::InsecureUrl { url, .. }
+            | Error::Transport { url, .. }
+            | Error::InvalidResponse { url, .. } => vec![("url", Text(url.clone()))],
+            Error::Timeout {
+                url,
+                timeout_ms,
+                deadline_ms,
+                attempts,
+                elapsed_ms,
+            } => vec![
+                ("url", Text(url.clone())),
+                ("timeout_ms", Int(*timeout_ms)),
+                ("deadline_ms", Int(*deadline_ms)),
+                ("attempts", Int((*attempts).into())),
+                ("elapsed_ms", Int(*elapsed_ms)),
+            ],
+            Error::InvalidArgument { field, .. } => vec![("field", Text(field.clone()))],
+            Error::EvidenceConflict { call_id, .. } => vec![("call_id", Text(call_id.clone()))],
+            Error::TokenIntentMismatch {
+                bound_kind,
+                bound,
+                requested,
+            } => vec![
+                ("bound_kind", Text((*bound_kind).to_owned())),
+                ("bound", Text(bound.clone())),
+                ("requested", Text(requested.clone())),
+            ],
+            Error::TenantBinding { .. }
+            | Error::Signing { .. }
+            | Error::SignatureInvalid { .. }
+            | Error::SessionClosed { .. }
+            | Error::Internal { .. } => Vec::new(),
+        }
+    }
+
+    /// Every text of this error passed through `f` (used to scrub known secrets by value).
+    pub fn map_text(self, f: impl Fn(&str) -> String) -> Self {
+        match self {
+            Error::HarborHttp {
+                status_code,
+                url,
+                body_text,
+            } => Error::HarborHttp {
+                status_code,
+                url: f(&url),
+                body_text: f(&body_text),
+            },
+            Error::GatewayAuth {
+                status_code,
+                body_text,
+                message,
+            } => Error::GatewayAuth {
+                status_code,
+                body_text: body_text.map(|b| f(&b)),
+                message: f(&message),
+            },
+            Error::SignalHttp {
+                status_code,
+                url,
+                body_text,
+            } => Error::SignalHttp {
+                status_code,
+                url: f(&url),
+                body_text: f(&body_text),
+            },
+            Error::TenantBinding { message } => Error::TenantBinding {
+                message: f(&message),
+            },
+            Error::InsecureUrl { url, message } => Error::InsecureUrl {
+                url: f(&url),
+                message: f(&message),
+            },
+            Error::Transport { url, message } => Error::Transport {
+                url: f(&url),
+                message: f(&message),
+            },
+            Error::Timeout {
+                url,
+                timeout_ms,
+                deadline_ms,
+                attempts,
+                elapsed_ms,
+            } => Error::Timeout {
+                url: f(&url),
+                timeout_ms,
+                deadline_ms,
+                attempts,
+                elapsed_ms,
+            },
+            Error::InvalidResponse { url, message } => Error::InvalidResponse {
+                url: f(&url),
+                message: f(&message),
+            },
+            Error::Signing { message } => Error::Signing {
+                message: f(&message),
+            },
+            Error::SignatureInvalid { message } => Error::SignatureInvalid {
+                message: f(&message),
+            },
+            Error::TokenIntentMismatch {
+                bound_kind,
+                bound,
+                requested,
+            } => Error::TokenIntentMismatch {
+                bound_kind,
+                bound: f(&bound),
+                requested: f(&requested),
+            },
+            Error::SessionClosed { message } => Error::SessionClosed {
+                message: f(&message),
+            },
+            Error::InvalidArgument { field, message } => Error::InvalidArgument {
+                field,
+                message: f(&message),
+            },
+            Error::EvidenceConflict { call_id, message } => Error::EvidenceConflict {
+                call_id: f(&call_id),
+                message: f(&message),
+            },
+            Error::Internal { message } => Error::Internal {
+                message: f(&message),
+            },
+        }
+    }
+
+    /// An [`Error::Internal`] for a caught panic payload.
+    pub fn from_panic(payload: &(dyn std::any::Any + Send)) -> Self {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".to_owned());
+        Error::Internal {
+            message: format!("caught a panic ({}); the call is refused", redact(&what)),
         }
     }
 
@@ -193,8 +412,10 @@ pub fn redact(text: &str) -> String {
     let mut out = String::with_capacity(text.len().min(MAX_BODY_TEXT + 16));
     let bytes = text.as_bytes();
     let mut i = 0;
-    let is_tok =
-        |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'+' | b'/' | b'=' | b'.');
+    let is_tok = |b: u8| {
+        b.is_ascii_alphanumeric()
+            || matches!(b, b'_' | b'-' | b'+' | b'/' | b'=' | b'.' | b'%' | b'\\')
+    };
     while i < bytes.len() {
         if is_tok(bytes[i]) {
             let start = i;
@@ -226,9 +447,21 @@ pub fn redact(text: &str) -> String {
 }
 
 fn looks_secret(word: &str) -> bool {
-    word.starts_with("paybond_sk_")
-        || (word.starts_with("eyJ") && word.matches('.').count() >= 2)
-        || (word.len() >= 120 && !word.contains('.'))
+    // `access_token=eyJ..`, `key=paybond_sk_..`: judge what follows the last `=` too.
+    let tail = word
+        .trim_end_matches('=')
+        .rsplit('=')
+        .next()
+        .unwrap_or(word);
+    [word, tail].iter().any(|w| {
+        w.contains("paybond_sk_")
+            || (w.contains("eyJ") && w.matches('.').count() >= 2)
+            || (w.len() >= 120 && w.matches('.').count() < 2)
+            || (w.len() >= 64
+                && w.bytes().all(|b| b.is_ascii_hexdigit())
+                && w.len() % 2 == 0
+                && w.len() <= 128)
+    })
 }
 
 #[cfg(test)]

@@ -127,10 +127,34 @@ pub(crate) fn parse_uuid(field: &str, raw: &str) -> Result<Uuid> {
         .map_err(|_| Error::invalid_argument(field, format!("expected a UUID, got {raw:?}")))
 }
 
-/// Builds the `EvidenceSignV1` bytes. Returns them with the normalized timestamp and artifacts.
+/// Builds the `EvidenceSignV1` bytes a payee signs. Returns them with the
+/// normalized timestamp and artifacts.
+///
+/// The payload digest is taken from the payload *as Harbor will read it*:
+/// serialized as it goes on the wire, then parsed back with serde_json's
+/// default number parser (which Harbor uses and which is not correctly
+/// rounded for every float). So signer and verifier digest the same numbers.
 pub fn evidence_sign_bytes(
     input: &EvidenceInput<'_>,
     version: EvidenceSignVersion,
+) -> Result<(Vec<u8>, String, Vec<String>)> {
+    let digest = json_value_digest(&crate::json::as_harbor_reads(input.payload));
+    sign_bytes_with_digest(input, version, digest)
+}
+
+/// Builds the `EvidenceSignV1` bytes for a payload exactly as it was parsed
+/// from a request body (what Harbor verifies against).
+pub fn evidence_sign_bytes_as_received(
+    input: &EvidenceInput<'_>,
+    version: EvidenceSignVersion,
+) -> Result<(Vec<u8>, String, Vec<String>)> {
+    sign_bytes_with_digest(input, version, json_value_digest(input.payload))
+}
+
+fn sign_bytes_with_digest(
+    input: &EvidenceInput<'_>,
+    version: EvidenceSignVersion,
+    payload_digest: [u8; 32],
 ) -> Result<(Vec<u8>, String, Vec<String>)> {
     let intent_id = parse_uuid("intent_id", input.intent_id)?;
     if input.tenant_id.is_empty() {
@@ -150,7 +174,7 @@ pub fn evidence_sign_bytes(
         tenant_id: input.tenant_id,
         intent_id,
         payee_did: input.payee_did,
-        payload_digest: json_value_digest(input.payload),
+        payload_digest,
         artifacts_digest: artifacts_digest(&raw_artifacts),
         submitted_at: &submitted_at,
     };
@@ -220,7 +244,8 @@ pub fn sign_payee_evidence_binding(
     })
 }
 
-/// Verifies an evidence body's payee signature (what Harbor does). Returns the version that verified.
+/// Verifies an evidence body's payee signature (what Harbor does), with the
+/// payload as it was parsed from the request. Returns the version that verified.
 pub fn verify_evidence_body(
     tenant_id: &str,
     intent_id: &str,
@@ -243,7 +268,7 @@ pub fn verify_evidence_body(
         submitted_at_rfc3339: &body.submitted_at,
     };
     for v in accept {
-        let (bytes, _, _) = evidence_sign_bytes(&input, *v)?;
+        let (bytes, _, _) = evidence_sign_bytes_as_received(&input, *v)?;
         if key.verify(&bytes, &sig).is_ok() {
             return Ok(*v);
         }

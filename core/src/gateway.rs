@@ -17,6 +17,13 @@ use std::time::{Duration, Instant};
 
 /// Default refresh skew: refresh this long before the JWT expires.
 pub const DEFAULT_REFRESH_SKEW: Duration = Duration::from_secs(90);
+/// Longest a JWT is cached, whatever `expires_in` says.
+const MAX_CACHE: Duration = Duration::from_secs(86_400);
+
+/// A tenant id the kit can bind to and send as `x-tenant-id`.
+pub(crate) fn valid_tenant_id(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 256 && s.bytes().all(|b| b.is_ascii_graphic())
+}
 
 /// A Harbor JWT and what the Gateway said about it.
 #[derive(Clone)]
@@ -120,6 +127,13 @@ impl GatewayHarborTokenProvider {
         if api_key.expose().trim().is_empty() {
             return Err(Error::invalid_argument("api_key", "must not be empty"));
         }
+        if !api_key.expose().bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Error::invalid_argument(
+                "api_key",
+                "expected visible ASCII characters only (no spaces or line breaks)",
+            ));
+        }
+        http.secrets.add(api_key.expose());
         Ok(GatewayHarborTokenProvider {
             inner: Arc::new(Inner {
                 exchange_url: gateway.join("/v1/auth/harbor-access"),
@@ -136,12 +150,21 @@ impl GatewayHarborTokenProvider {
         })
     }
 
-    /// A provider for `gateway_base_url` with its own HTTP client.
+    /// A provider for `gateway_base_url` with its own HTTP client. Of
+    /// `options`, the transport settings and `refresh_skew` apply; a provider
+    /// has no tenant to compare yet, so `expected_tenant_id` and
+    /// `expected_environment` are refused here (give them to a session).
     pub fn new(
         gateway_base_url: &str,
         api_key: Secret,
         options: &crate::SessionOptions,
     ) -> Result<Self> {
+        if options.expected_tenant_id.is_some() || options.expected_environment.is_some() {
+            return Err(Error::invalid_argument(
+                "expected_tenant_id",
+                "a token provider does not check the tenant or environment; open a session to have them checked",
+            ));
+        }
         let gateway = BaseUrl::parse("gateway_base_url", gateway_base_url)?;
         Self::with_http(
             Http::new(options.http.clone())?,
@@ -149,6 +172,44 @@ impl GatewayHarborTokenProvider {
             api_key,
             options.refresh_skew,
         )
+    }
+
+    fn scrub(&self, e: Error) -> Error {
+        let set = &self.inner.http.secrets;
+        e.map_text(|t| set.scrub(t))
+    }
+
+    async fn locked_refresh(
+        &self,
+        deadline: tokio::time::Instant,
+    ) -> Result<tokio::sync::MutexGuard<'_, ()>> {
+        tokio::time::timeout_at(deadline, self.inner.refresh.lock())
+            .await
+            .map_err(|_| Error::Timeout {
+                url: self.inner.exchange_url.clone(),
+                timeout_ms: self
+                    .inner
+                    .http
+                    .opts
+                    .timeout
+                    .as_millis()
+                    .min(u64::MAX as u128) as u64,
+                deadline_ms: self
+                    .inner
+                    .http
+                    .opts
+                    .deadline
+                    .as_millis()
+                    .min(u64::MAX as u128) as u64,
+                attempts: 0,
+                elapsed_ms: self
+                    .inner
+                    .http
+                    .opts
+                    .deadline
+                    .as_millis()
+                    .min(u64::MAX as u128) as u64,
+            })
     }
 
     /// The tenant the Gateway bound this key to (after the first exchange).
@@ -186,20 +247,28 @@ impl GatewayHarborTokenProvider {
 
     /// A fresh Harbor JWT, exchanging only when the cached one is within `skew` of expiry.
     pub async fn token(&self) -> Result<Arc<HarborAccessToken>> {
+        let deadline = self.inner.http.call_deadline();
+        self.token_by(deadline).await.map_err(|e| self.scrub(e))
+    }
+
+    pub(crate) async fn token_by(
+        &self,
+        deadline: tokio::time::Instant,
+    ) -> Result<Arc<HarborAccessToken>> {
         self.check_poison()?;
         if let Some(t) = self.inner.current.read().as_ref() {
             if t.fresh(Instant::now()) {
                 return Ok(t.clone());
             }
         }
-        let _guard = self.inner.refresh.lock().await;
+        let _guard = self.locked_refresh(deadline).await?;
         self.check_poison()?;
         if let Some(t) = self.inner.current.read().as_ref() {
             if t.fresh(Instant::now()) {
                 return Ok(t.clone());
             }
         }
-        self.exchange_locked().await
+        self.exchange_locked(deadline).await
     }
 
     /// The bearer value for Harbor calls.
@@ -209,26 +278,38 @@ impl GatewayHarborTokenProvider {
 
     /// Mints a new JWT now with the same key, whatever the cache holds.
     pub async fn force_rotate(&self) -> Result<Arc<HarborAccessToken>> {
-        self.check_poison()?;
-        let _guard = self.inner.refresh.lock().await;
-        self.check_poison()?;
-        self.exchange_locked().await
+        let deadline = self.inner.http.call_deadline();
+        async {
+            self.check_poison()?;
+            let _guard = self.locked_refresh(deadline).await?;
+            self.check_poison()?;
+            self.exchange_locked(deadline).await
+        }
+        .await
+        .map_err(|e| self.scrub(e))
     }
 
     /// Re-mints after a Harbor 401 unless another caller already replaced token `generation`.
-    pub(crate) async fn rotate_after(&self, generation: u64) -> Result<Arc<HarborAccessToken>> {
+    pub(crate) async fn rotate_after(
+        &self,
+        generation: u64,
+        deadline: tokio::time::Instant,
+    ) -> Result<Arc<HarborAccessToken>> {
         self.check_poison()?;
-        let _guard = self.inner.refresh.lock().await;
+        let _guard = self.locked_refresh(deadline).await?;
         self.check_poison()?;
         if let Some(t) = self.inner.current.read().as_ref() {
             if t.generation != generation && t.fresh(Instant::now()) {
                 return Ok(t.clone());
             }
         }
-        self.exchange_locked().await
+        self.exchange_locked(deadline).await
     }
 
-    async fn exchange_locked(&self) -> Result<Arc<HarborAccessToken>> {
+    async fn exchange_locked(
+        &self,
+        deadline: tokio::time::Instant,
+    ) -> Result<Arc<HarborAccessToken>> {
         let url = &self.inner.exchange_url;
         // Retried like an idempotent call: the exchange has no side effect but minting.
         let req = Req {
@@ -242,16 +323,23 @@ impl GatewayHarborTokenProvider {
         };
         let generation = self.inner.exchanges.fetch_add(1, Ordering::Relaxed) + 1;
         let started = Instant::now();
-        let resp = self.inner.http.send(&req).await?;
-        if resp.status.as_u16() >= 400 {
+        let resp = self.inner.http.send(&req, deadline).await?;
+        if !resp.is_success() {
             tracing::debug!(target: "paybond_kit::gateway", status = resp.status.as_u16(), "harbor-access exchange refused");
             return Err(resp.error_for(Service::Gateway, url));
         }
-        let v: Value = serde_json::from_slice(&resp.body).map_err(|e| Error::GatewayAuth {
+        let v: Value = resp.json_checked().map_err(|e| Error::GatewayAuth {
             status_code: Some(resp.status.as_u16()),
             body_text: Some(resp.body_text()),
-            message: format!("harbor-access answer is not JSON ({e})"),
+            message: format!("harbor-access answer refused: {e}"),
         })?;
+        if !v.is_object() {
+            return Err(Error::GatewayAuth {
+                status_code: Some(resp.status.as_u16()),
+                body_text: Some(resp.body_text()),
+                message: "harbor-access answer is not a JSON object".into(),
+            });
+        }
         let bad = |message: &str| Error::GatewayAuth {
             status_code: Some(resp.status.as_u16()),
             body_text: Some(resp.body_text()),
@@ -260,8 +348,13 @@ impl GatewayHarborTokenProvider {
         let access_token = v
             .get("access_token")
             .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| bad("harbor-access answer has no access_token"))?;
+            .filter(|s| {
+                !s.is_empty() && s.len() <= 16 * 1024 && s.bytes().all(|b| b.is_ascii_graphic())
+            })
+            .ok_or_else(|| {
+                bad("harbor-access answer needs access_token: a non-empty string of visible ASCII")
+            })?;
+        self.inner.http.secrets.add(access_token);
         let expires_in = v
             .get("expires_in")
             .and_then(Value::as_i64)
@@ -270,9 +363,20 @@ impl GatewayHarborTokenProvider {
         let tenant_id = v
             .get("tenant_id")
             .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| bad("harbor-access answer has no tenant_id"))?
+            .filter(|s| valid_tenant_id(s))
+            .ok_or_else(|| {
+                bad("harbor-access answer needs tenant_id: 1-256 visible ASCII characters")
+            })?
             .to_owned();
+        match v.get("token_type") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(t)) if t.eq_ignore_ascii_case("bearer") => {}
+            Some(_) => {
+                return Err(bad(
+                    "harbor-access answer has a token_type other than Bearer",
+                ))
+            }
+        }
         {
             let mut bound = self.inner.bound_tenant.write();
             match bound.as_ref() {
@@ -295,14 +399,16 @@ impl GatewayHarborTokenProvider {
             }
         }
         let expires = Duration::from_secs(expires_in as u64);
-        let skew = self.inner.skew.min(expires / 2);
+        // However long the Gateway says, refresh at least daily (and never overflow an Instant).
+        let cached = expires.min(MAX_CACHE);
+        let skew = self.inner.skew.min(cached / 2);
         let now = Instant::now();
         let token = Arc::new(HarborAccessToken {
             access_token: Secret::new(access_token),
             tenant_id,
             expires_in: expires,
             obtained_at: now,
-            refresh_at: now + expires - skew,
+            refresh_at: now.checked_add(cached - skew).unwrap_or(now),
             generation,
         });
         tracing::debug!(
@@ -315,6 +421,11 @@ impl GatewayHarborTokenProvider {
 
     /// `GET /v1/auth/principal` for this key.
     pub async fn principal(&self) -> Result<Principal> {
+        self.principal_inner().await.map_err(|e| self.scrub(e))
+    }
+
+    async fn principal_inner(&self) -> Result<Principal> {
+        let deadline = self.inner.http.call_deadline();
         let url = self.inner.gateway.join("/v1/auth/principal");
         let req = Req {
             method: Method::GET,
@@ -325,20 +436,23 @@ impl GatewayHarborTokenProvider {
             idempotency_key: None,
             retry: true,
         };
-        let resp = self.inner.http.send(&req).await?;
-        if resp.status.as_u16() >= 400 {
+        let resp = self.inner.http.send(&req, deadline).await?;
+        if !resp.is_success() {
             return Err(resp.error_for(Service::Gateway, &url));
         }
-        let p: Principal = serde_json::from_slice(&resp.body).map_err(|e| Error::GatewayAuth {
-            status_code: Some(resp.status.as_u16()),
-            body_text: Some(resp.body_text()),
-            message: format!("principal answer is malformed ({e})"),
-        })?;
-        if p.tenant_id.is_empty() {
+        let p: Principal = resp
+            .json_checked()
+            .and_then(|v| serde_json::from_value(v).map_err(|e| format!("malformed ({e})")))
+            .map_err(|e| Error::GatewayAuth {
+                status_code: Some(resp.status.as_u16()),
+                body_text: Some(resp.body_text()),
+                message: format!("principal answer refused: {e}"),
+            })?;
+        if !valid_tenant_id(&p.tenant_id) {
             return Err(Error::GatewayAuth {
                 status_code: None,
                 body_text: None,
-                message: "principal has an empty tenant_id".into(),
+                message: "principal answer needs tenant_id: 1-256 visible ASCII characters".into(),
             });
         }
         Ok(p)

@@ -46,9 +46,10 @@ pub enum Decision {
     },
     /// Harbor said no, or something failed on the way (fail closed).
     Deny {
-        /// Stable code: `harbor_denied`, `transport_error`, `timeout`, `http_error`,
-        /// `invalid_response`, `tenant_mismatch`, `token_intent_mismatch`,
-        /// `session_closed`, `insecure_url`, `gateway_auth`, `invalid_argument`.
+        /// Stable code: `harbor_denied`, or the [`Error::code`] of what failed
+        /// (`transport_error`, `timeout`, `http_error`, `invalid_response`,
+        /// `tenant_mismatch`, `token_intent_mismatch`, `session_closed`,
+        /// `insecure_url`, `gateway_auth`, `invalid_argument`, `internal`, ...).
         code: String,
         /// Harbor's own deny code (e.g. `budget_exceeded`) when Harbor denied.
         reason: Option<String>,
@@ -178,6 +179,10 @@ impl ToolGuard {
             ));
         }
         harbor.check_token_binding(&intent, &token)?;
+        harbor.remember_secret(token.expose());
+        if let Some(signer) = &options.evidence {
+            harbor.remember_seed(&signer.seed);
+        }
         Ok(ToolGuard {
             harbor,
             intent_id: intent,
@@ -206,8 +211,19 @@ impl ToolGuard {
             .unwrap_or(tool)
     }
 
-    /// Asks Harbor whether `call` may run with `spend_cents`. Never errors: any failure is a deny.
+    /// Asks Harbor whether `call` may run with `spend_cents`. Never errors: any
+    /// failure (a caught panic included) is a deny.
     pub async fn authorize(&self, call: &ToolCall, spend_cents: u64) -> Decision {
+        let guarded = crate::unwind::catch_unwind(async {
+            Ok::<_, Error>(self.authorize_inner(call, spend_cents).await)
+        });
+        match guarded.await {
+            Ok(d) => d,
+            Err(e) => Decision::from_error(&e),
+        }
+    }
+
+    async fn authorize_inner(&self, call: &ToolCall, spend_cents: u64) -> Decision {
         let req = VerifyRequest {
             intent_id: self.intent_id.to_string(),
             token: self.token.clone(),
@@ -286,17 +302,45 @@ impl ToolGuard {
         self.submit_evidence_for_call(call, payload, signer).await
     }
 
-    /// Signs `payload` for `call` (once per call id) and submits it.
+    /// Signs `payload` for `call` (once per call id) and submits it. The same
+    /// payload again replays the first submission; a different payload for a
+    /// call that already has evidence is `EvidenceConflict`.
     pub async fn submit_evidence_for_call(
         &self,
         call: &ToolCall,
         payload: &Value,
         signer: &EvidenceSigner,
     ) -> Result<EvidenceReceipt> {
+        crate::unwind::catch_unwind(self.submit_inner(call, payload, signer))
+            .await
+            .map_err(|e| self.harbor.scrub(e))
+    }
+
+    async fn submit_inner(
+        &self,
+        call: &ToolCall,
+        payload: &Value,
+        signer: &EvidenceSigner,
+    ) -> Result<EvidenceReceipt> {
+        if call.call_id.trim().is_empty() {
+            return Err(Error::invalid_argument(
+                "call_id",
+                "evidence needs the tool call's id (a non-empty string): every call has its own evidence slot",
+            ));
+        }
         let body = {
             let mut signed = self.signed.lock();
             match signed.get(&call.call_id) {
-                Some(b) => b.clone(),
+                Some(b) if b.payload == *payload => b.clone(),
+                Some(_) => {
+                    return Err(Error::EvidenceConflict {
+                        call_id: call.call_id.clone(),
+                        message:
+                            "evidence for this call was already signed with a different payload; \
+                                  the first payload stands (use a new call id for new work)"
+                                .into(),
+                    })
+                }
                 None => {
                     let intent = self.intent_id.to_string();
                     let input = EvidenceInput {
@@ -320,5 +364,14 @@ impl ToolGuard {
         self.harbor
             .submit_evidence(&self.intent_id.to_string(), &body, Some(&key))
             .await
+            .map_err(|e| match e {
+                Error::HarborHttp {
+                    status_code: 409, ..
+                } => Error::EvidenceConflict {
+                    call_id: call.call_id.clone(),
+                    message: "Harbor already holds different evidence for this call id".into(),
+                },
+                other => other,
+            })
     }
 }

@@ -106,7 +106,7 @@ pub struct EvidenceReceipt {
     pub extra: Map<String, Value>,
 }
 
-/// `POST /intents` answer.
+/// `POST /intents` answer. `Debug` never shows the capability token.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct IntentCreated {
     /// Tenant echo.
@@ -116,7 +116,15 @@ pub struct IntentCreated {
     /// Intent state.
     #[serde(default)]
     pub state: Option<String>,
-    /// Other fields (capability token fields are not stored here: use the raw call).
+    /// The capability token minted for the intent, when Harbor returns one.
+    /// Serializing exposes it (the bindings hand it to typed host objects that hide it).
+    #[serde(
+        default,
+        serialize_with = "crate::secret::serialize_exposed",
+        deserialize_with = "crate::secret::deserialize_opt"
+    )]
+    pub capability_token: Option<Secret>,
+    /// Other fields.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -294,7 +302,8 @@ impl HarborClient {
         idempotency_key: Option<&str>,
     ) -> Result<Resp> {
         let _permit = self.inner.life.enter()?;
-        let mut token = self.inner.tokens.token().await?;
+        let deadline = self.inner.http.call_deadline();
+        let mut token = self.inner.tokens.token_by(deadline).await?;
         let mut reminted = false;
         loop {
             let req = Req {
@@ -306,18 +315,39 @@ impl HarborClient {
                 idempotency_key,
                 retry: method == Method::GET || idempotency_key.is_some(),
             };
-            let resp = self.inner.http.send(&req).await?;
+            let resp = self.inner.http.send(&req, deadline).await?;
             if resp.status.as_u16() == 401 && !reminted {
                 reminted = true;
                 tracing::debug!(target: "paybond_kit::harbor", url, "401 from Harbor; re-minting the JWT once");
-                token = self.inner.tokens.rotate_after(token.generation()).await?;
+                token = self
+                    .inner
+                    .tokens
+                    .rotate_after(token.generation(), deadline)
+                    .await?;
                 continue;
             }
-            if resp.status.as_u16() >= 400 {
-                return Err(resp.error_for(Service::Harbor, url));
-            }
-            return Ok(resp);
+            return resp.require_success(Service::Harbor, url);
         }
+    }
+
+    /// `e` with every secret this session knows scrubbed from its texts.
+    pub(crate) fn scrub(&self, e: Error) -> Error {
+        let set = &self.inner.http.secrets;
+        e.map_text(|t| set.scrub(t))
+    }
+
+    /// `text` with every secret this session knows scrubbed.
+    pub fn scrub_text(&self, text: &str) -> String {
+        self.inner.http.secrets.scrub(text)
+    }
+
+    /// Remembers a secret (capability token, seed hex) so that no text leaving the kit carries it.
+    pub fn remember_secret(&self, value: &str) {
+        self.inner.http.secrets.add(value)
+    }
+
+    pub(crate) fn remember_seed(&self, seed: &[u8; 32]) {
+        self.inner.http.secrets.add_seed(seed)
     }
 
     fn check_tenant_echo(&self, got: &str, url: &str, field: &str) -> Result<()> {
@@ -349,6 +379,20 @@ impl HarborClient {
     /// HTTP >= 400, malformed answer, echo mismatch, a token bound to another
     /// intent) is an `Err`, which a guard treats as a deny.
     pub async fn verify_capability(&self, req: &VerifyRequest) -> Result<VerifyResponse> {
+        if !req.token.is_empty() {
+            self.remember_secret(req.token.expose());
+        }
+        crate::unwind::catch_unwind(self.verify_inner(req))
+            .await
+            .map(|mut v| {
+                v.message = v.message.map(|m| self.scrub_text(&m));
+                v.code = v.code.map(|m| self.scrub_text(&m));
+                v
+            })
+            .map_err(|e| self.scrub(e))
+    }
+
+    async fn verify_inner(&self, req: &VerifyRequest) -> Result<VerifyResponse> {
         let intent = parse_uuid("intent_id", &req.intent_id)?;
         if req.operation.trim().is_empty() {
             return Err(Error::invalid_argument("operation", "must not be empty"));
@@ -356,10 +400,13 @@ impl HarborClient {
         if req.token.is_empty() {
             return Err(Error::invalid_argument("token", "must not be empty"));
         }
-        if req.requested_spend_cents > i64::MAX as u64 {
+        if req.requested_spend_cents > crate::input::MAX_SAFE_INTEGER {
             return Err(Error::invalid_argument(
                 "requested_spend_cents",
-                "expected an integer between 0 and 2^63-1",
+                format!(
+                    "expected an integer between 0 and 2^53-1, got {}",
+                    req.requested_spend_cents
+                ),
             ));
         }
         self.check_token_binding(&intent, &req.token)?;
@@ -412,6 +459,15 @@ impl HarborClient {
     }
 
     fn parse_verify(&self, resp: &Resp, url: &str, intent: &Uuid) -> Result<VerifyResponse> {
+        if resp.status.as_u16() != 200 {
+            return Err(Error::invalid_response(
+                url,
+                format!(
+                    "verify must answer HTTP 200, got {} (never read as a decision)",
+                    resp.status.as_u16()
+                ),
+            ));
+        }
         let v = resp.json(url)?;
         if !v.is_object() {
             return Err(Error::invalid_response(url, "expected a JSON object"));
@@ -454,18 +510,14 @@ impl HarborClient {
                 ))
             }
         };
-        let retry_after = match v.get("retry_after") {
-            None | Some(Value::Null) => None,
-            Some(n) => Some(
-                n.as_f64()
-                    .ok_or_else(|| Error::invalid_response(url, "`retry_after` is not a number"))?,
-            ),
-        };
-        let decision_id = match v.get("decision_id") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(other) => Some(other.to_string()),
-        };
+        let retry_after =
+            match v.get("retry_after") {
+                None | Some(Value::Null) => None,
+                Some(n) => Some(n.as_f64().filter(|f| f.is_finite()).ok_or_else(|| {
+                    Error::invalid_response(url, "`retry_after` is not a number")
+                })?),
+            };
+        let decision_id = opt_str(&v, "decision_id", url)?;
         Ok(VerifyResponse {
             allow,
             audit_id,
@@ -483,6 +535,22 @@ impl HarborClient {
     /// Signs and sends `POST /intents` as the principal. The body is signed
     /// for this client's tenant; `input.tenant_id` is overwritten with it.
     pub async fn create_intent(
+        &self,
+        input: &IntentCreationInput,
+        principal_signing_seed: &[u8; 32],
+    ) -> Result<IntentCreated> {
+        self.remember_seed(principal_signing_seed);
+        let out =
+            crate::unwind::catch_unwind(self.create_intent_inner(input, principal_signing_seed))
+                .await
+                .map_err(|e| self.scrub(e))?;
+        if let Some(t) = &out.capability_token {
+            self.remember_secret(t.expose());
+        }
+        Ok(out)
+    }
+
+    async fn create_intent_inner(
         &self,
         input: &IntentCreationInput,
         principal_signing_seed: &[u8; 32],
@@ -517,6 +585,17 @@ impl HarborClient {
         body: &EvidenceBody,
         idempotency_key: Option<&str>,
     ) -> Result<EvidenceReceipt> {
+        crate::unwind::catch_unwind(self.submit_evidence_inner(intent_id, body, idempotency_key))
+            .await
+            .map_err(|e| self.scrub(e))
+    }
+
+    async fn submit_evidence_inner(
+        &self,
+        intent_id: &str,
+        body: &EvidenceBody,
+        idempotency_key: Option<&str>,
+    ) -> Result<EvidenceReceipt> {
         let intent = parse_uuid("intent_id", intent_id)?;
         let generated;
         let key = match idempotency_key {
@@ -546,6 +625,12 @@ impl HarborClient {
     }
 
     async fn ledger_get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T> {
+        crate::unwind::catch_unwind(self.ledger_get_inner(path))
+            .await
+            .map_err(|e| self.scrub(e))
+    }
+
+    async fn ledger_get_inner<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T> {
         let url = self.inner.base.join(path);
         let resp = self.call(Method::GET, &url, None, None).await?;
         let v = resp.json(&url)?;

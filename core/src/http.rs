@@ -1,20 +1,31 @@
-//! The one HTTP client a session shares: keep-alive, rustls, per-attempt
-//! timeout, retries on 429/500/502/503/504 and transport errors with
-//! `Retry-After` honoured and capped, jittered exponential backoff.
+//! The one HTTP client a session shares, configured to fail closed: no
+//! redirect is ever followed, no proxy is read from the environment, only
+//! 2xx `application/json` bodies under a size cap are read as answers, and
+//! one deadline bounds each call across all attempts and waits. Retries on
+//! 429/500/502/503/504 and transport errors, with `Retry-After` honoured and
+//! capped, jittered exponential backoff.
 
 use crate::error::{redact, Error, Result};
-use crate::secret::Secret;
-use bytes::Bytes;
+use crate::secret::{Secret, SecretSet};
+use crate::url::BaseUrl;
+use bytes::{Bytes, BytesMut};
 use rand::Rng as _;
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{
+    HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION,
+    RETRY_AFTER,
+};
 use reqwest::{Method, StatusCode};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// Transport settings shared by every request of a session.
 #[derive(Clone, Debug)]
 pub struct HttpOptions {
-    /// Timeout of one attempt (default 30 s).
+    /// Timeout of one attempt, connect to last body byte (default 10 s).
     pub timeout: Duration,
+    /// Bound on one call across all attempts, backoffs and `Retry-After` waits (default 30 s).
+    pub deadline: Duration,
     /// Total attempts for a retryable request (default 3; at least 1).
     pub max_retries: u32,
     /// Cap on a server-provided `Retry-After` (default 30 s).
@@ -23,21 +34,36 @@ pub struct HttpOptions {
     pub max_backoff: Duration,
     /// Base of the exponential backoff (default 200 ms).
     pub backoff_base: Duration,
+    /// Largest response body read (default 1 MiB); a larger one is `InvalidResponse`.
+    pub max_response_bytes: usize,
+    /// An explicit HTTP(S) proxy (same URL policy as the base URLs). The
+    /// environment (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`) is never read.
+    pub proxy_url: Option<String>,
 }
+
+/// Default per-attempt timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default per-call deadline.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(30);
+/// Default response size cap.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1 << 20;
 
 impl Default for HttpOptions {
     fn default() -> Self {
         HttpOptions {
-            timeout: Duration::from_secs(30),
+            timeout: DEFAULT_TIMEOUT,
+            deadline: DEFAULT_DEADLINE,
             max_retries: 3,
             max_retry_after: Duration::from_secs(30),
             max_backoff: Duration::from_secs(5),
             backoff_base: Duration::from_millis(200),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            proxy_url: None,
         }
     }
 }
 
-/// Which service answered, so a status >= 400 maps to the right error.
+/// Which service answered, so a non-2xx status maps to the right error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Service {
     Gateway,
@@ -62,18 +88,44 @@ pub(crate) struct Req<'a> {
 pub(crate) struct Resp {
     pub status: StatusCode,
     pub body: Bytes,
+    content_type: Option<String>,
+    location: Option<String>,
+    secrets: Arc<SecretSet>,
 }
 
 impl Resp {
     /// Redacted body text for errors.
     pub fn body_text(&self) -> String {
-        redact(&String::from_utf8_lossy(&self.body))
+        redact(&self.secrets.scrub(&String::from_utf8_lossy(&self.body)))
     }
 
-    /// Maps a status >= 400 to the service's error.
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        self.status.is_success()
+    }
+
+    /// `Ok` for a 2xx answer; the service's error for anything else (a 3xx
+    /// names its `Location`: redirects are never followed).
+    pub fn require_success(self, service: Service, url: &str) -> Result<Resp> {
+        if self.is_success() {
+            Ok(self)
+        } else {
+            Err(self.error_for(service, url))
+        }
+    }
+
+    /// Maps a non-2xx status to the service's error.
     pub fn error_for(&self, service: Service, url: &str) -> Error {
         let status_code = self.status.as_u16();
-        let body_text = self.body_text();
+        let mut body_text = self.body_text();
+        if self.status.is_redirection() {
+            let to = self
+                .location
+                .as_deref()
+                .map(|l| format!("{:?}", redact(&self.secrets.scrub(l))))
+                .unwrap_or_else(|| "no Location".to_owned());
+            body_text = format!("redirect ({to}) not followed; body: {body_text}");
+        }
         match service {
             Service::Harbor => Error::HarborHttp {
                 status_code,
@@ -87,16 +139,58 @@ impl Resp {
             },
             Service::Gateway => Error::GatewayAuth {
                 status_code: Some(status_code),
-                message: format!("the Gateway answered HTTP {status_code}"),
+                message: if self.status.is_redirection() {
+                    format!("the Gateway answered HTTP {status_code}, a redirect (not followed)")
+                } else {
+                    format!("the Gateway answered HTTP {status_code}")
+                },
                 body_text: Some(body_text),
             },
         }
     }
 
-    /// Parses the body as JSON, or an `InvalidResponse` naming the URL.
+    /// Checks that a success body is declared JSON (`application/json` or `…+json`).
+    pub fn check_json_type(&self) -> std::result::Result<(), String> {
+        let Some(ct) = self.content_type.as_deref() else {
+            return Err("the answer has no content-type (expected application/json)".into());
+        };
+        let essence = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        let ok = essence == "application/json"
+            || (essence.starts_with("application/") && essence.ends_with("+json"));
+        if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "content-type {:?} is not JSON (expected application/json)",
+                redact(&self.secrets.scrub(ct))
+                    .chars()
+                    .take(80)
+                    .collect::<String>()
+            ))
+        }
+    }
+
+    /// Parses a success body strictly (declared JSON, valid JSON, no duplicate keys),
+    /// or explains why not.
+    pub fn json_checked(&self) -> std::result::Result<serde_json::Value, String> {
+        self.check_json_type()?;
+        crate::json::parse_strict(&self.body).map_err(|e| {
+            format!(
+                "body is not valid JSON ({})",
+                redact(&self.secrets.scrub(&e.0))
+            )
+        })
+    }
+
+    /// Parses a success body, or an `InvalidResponse` naming the URL.
     pub fn json(&self, url: &str) -> Result<serde_json::Value> {
-        serde_json::from_slice(&self.body)
-            .map_err(|e| Error::invalid_response(url, format!("body is not valid JSON ({e})")))
+        self.json_checked()
+            .map_err(|m| Error::invalid_response(url, m))
     }
 }
 
@@ -104,6 +198,7 @@ impl Resp {
 pub(crate) struct Http {
     client: reqwest::Client,
     pub opts: HttpOptions,
+    pub secrets: Arc<SecretSet>,
 }
 
 impl std::fmt::Debug for Http {
@@ -116,21 +211,61 @@ fn is_retry_status(s: StatusCode) -> bool {
     matches!(s.as_u16(), 429 | 500 | 502 | 503 | 504)
 }
 
+/// Parses a numeric `Retry-After` (seconds) and clamps it to `cap` without
+/// ever converting an out-of-range float.
+pub(crate) fn parse_retry_after(raw: &str, cap: Duration) -> Option<Duration> {
+    let s: f64 = raw.trim().parse().ok()?;
+    if !s.is_finite() || s < 0.0 {
+        return None;
+    }
+    Some(Duration::try_from_secs_f64(s.min(cap.as_secs_f64())).unwrap_or(cap))
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Deadline `d` from now, saturating far in the future instead of overflowing.
+pub(crate) fn deadline_after(d: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(d)
+        .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365))
+}
+
 impl Http {
     pub fn new(opts: HttpOptions) -> Result<Self> {
-        let client = reqwest::Client::builder()
-            .timeout(opts.timeout)
+        Self::with_secrets(opts, Arc::new(SecretSet::new()))
+    }
+
+    pub fn with_secrets(opts: HttpOptions, secrets: Arc<SecretSet>) -> Result<Self> {
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
             .connect_timeout(opts.timeout.min(Duration::from_secs(10)))
             .pool_idle_timeout(Duration::from_secs(60))
             .pool_max_idle_per_host(256)
             .tcp_nodelay(true)
-            .user_agent(concat!("paybond-kit/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Error::Transport {
-                url: String::new(),
-                message: format!("cannot build HTTP client: {e}"),
-            })?;
-        Ok(Http { client, opts })
+            .user_agent(concat!("paybond-kit/", env!("CARGO_PKG_VERSION")));
+        if let Some(p) = &opts.proxy_url {
+            let checked = BaseUrl::parse("proxy_url", p)?;
+            let proxy = reqwest::Proxy::all(checked.as_str())
+                .map_err(|_| Error::invalid_argument("proxy_url", "not a usable proxy URL"))?;
+            builder = builder.proxy(proxy);
+        }
+        let client = builder.build().map_err(|e| Error::Transport {
+            url: String::new(),
+            message: format!("cannot build HTTP client: {e}"),
+        })?;
+        Ok(Http {
+            client,
+            opts,
+            secrets,
+        })
+    }
+
+    /// The deadline of a call that starts now.
+    pub fn call_deadline(&self) -> Instant {
+        deadline_after(self.opts.deadline)
     }
 
     fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
@@ -139,32 +274,54 @@ impl Http {
         }
         let base = self.opts.backoff_base.as_secs_f64() * 2f64.powi(attempt.min(16) as i32);
         let jitter = rand::thread_rng().gen_range(0.0..0.1);
-        Duration::from_secs_f64(base + jitter).min(self.opts.max_backoff)
+        Duration::try_from_secs_f64(base + jitter)
+            .unwrap_or(self.opts.max_backoff)
+            .min(self.opts.max_backoff)
     }
 
-    /// Sends `req`, retrying when `req.retry` allows it.
-    pub async fn send(&self, req: &Req<'_>) -> Result<Resp> {
+    /// Sends `req` before `deadline`, retrying when `req.retry` allows it.
+    pub async fn send(&self, req: &Req<'_>, deadline: Instant) -> Result<Resp> {
         use tracing::Instrument as _;
         let span = tracing::debug_span!(
             target: "paybond_kit::http", "paybond.request",
             method = %req.method, url = req.url, tenant = req.tenant.unwrap_or("")
         );
-        self.send_inner(req).instrument(span).await
+        self.send_inner(req, deadline).instrument(span).await
     }
 
-    async fn send_inner(&self, req: &Req<'_>) -> Result<Resp> {
+    fn timeout_error(&self, url: &str, attempts: u32, started: Instant) -> Error {
+        Error::Timeout {
+            url: url.to_owned(),
+            timeout_ms: ms(self.opts.timeout),
+            deadline_ms: ms(self.opts.deadline),
+            attempts,
+            elapsed_ms: ms(started.elapsed()),
+        }
+    }
+
+    async fn send_inner(&self, req: &Req<'_>, deadline: Instant) -> Result<Resp> {
         let attempts = if req.retry {
             self.opts.max_retries.max(1)
         } else {
             1
         };
+        let call_started = Instant::now();
         let mut attempt = 0;
         loop {
             attempt += 1;
             let started = Instant::now();
-            let result = self.once(req).await;
-            let elapsed_us = started.elapsed().as_micros() as u64;
-            match result {
+            if started >= deadline {
+                return Err(self.timeout_error(req.url, attempt - 1, call_started));
+            }
+            let attempt_deadline = started
+                .checked_add(self.opts.timeout)
+                .map_or(deadline, |t| t.min(deadline));
+            let result = match tokio::time::timeout_at(attempt_deadline, self.once(req)).await {
+                Ok(r) => r,
+                Err(_) => Err(self.timeout_error(req.url, attempt, call_started)),
+            };
+            let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+            let (wait, last) = match result {
                 Ok((resp, retry_after)) => {
                     tracing::debug!(
                         target: "paybond_kit::http",
@@ -172,11 +329,10 @@ impl Http {
                         attempt, latency_us = elapsed_us, tenant = req.tenant.unwrap_or(""),
                         "request"
                     );
-                    if is_retry_status(resp.status) && attempt < attempts {
-                        tokio::time::sleep(self.backoff(attempt - 1, retry_after)).await;
-                        continue;
+                    if !(is_retry_status(resp.status) && attempt < attempts) {
+                        return Ok(resp);
                     }
-                    return Ok(resp);
+                    (self.backoff(attempt - 1, retry_after), Ok(resp))
                 }
                 Err(err) => {
                     tracing::debug!(
@@ -184,17 +340,37 @@ impl Http {
                         method = %req.method, url = req.url, attempt, latency_us = elapsed_us,
                         code = err.code(), error = %err, "request failed"
                     );
-                    if err.is_retryable() && attempt < attempts {
-                        tokio::time::sleep(self.backoff(attempt - 1, None)).await;
-                        continue;
+                    if !(err.is_retryable() && attempt < attempts) {
+                        return Err(self.with_attempts(err, attempt, call_started));
                     }
-                    return Err(err);
+                    (self.backoff(attempt - 1, None), Err(err))
                 }
+            };
+            // A wait that would pass the deadline ends the retries now, with the last answer.
+            let resume = Instant::now().checked_add(wait);
+            if resume.is_none_or(|t| t >= deadline) {
+                return last.map_err(|e| self.with_attempts(e, attempt, call_started));
             }
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    fn with_attempts(&self, err: Error, attempts: u32, started: Instant) -> Error {
+        match err {
+            Error::Transport { url, message } => Error::Transport {
+                url,
+                message: format!(
+                    "{message} ({attempts} attempt(s) in {} ms)",
+                    ms(started.elapsed())
+                ),
+            },
+            Error::Timeout { url, .. } => self.timeout_error(&url, attempts, started),
+            other => other,
         }
     }
 
     async fn once(&self, req: &Req<'_>) -> Result<(Resp, Option<Duration>)> {
+        crate::testing::maybe_panic();
         let mut headers = HeaderMap::with_capacity(5);
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         if let Some(b) = req.bearer {
@@ -228,28 +404,67 @@ impl Http {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             rb = rb.body(body.clone());
         }
-        let resp = rb
+        let mut resp = rb
             .headers(headers)
             .send()
             .await
             .map_err(|e| self.map_err(req.url, e))?;
         let status = resp.status();
-        let retry_after = resp
-            .headers()
+        let h = resp.headers();
+        let text = |name| {
+            h.get(name)
+                .map(|v: &HeaderValue| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        };
+        let retry_after = h
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(Duration::from_secs_f64);
-        let body = resp.bytes().await.map_err(|e| self.map_err(req.url, e))?;
-        Ok((Resp { status, body }, retry_after))
+            .and_then(|v| parse_retry_after(v, self.opts.max_retry_after));
+        let content_type = text(CONTENT_TYPE);
+        let location = text(LOCATION);
+        let cap = self.opts.max_response_bytes;
+        let declared = h
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if declared.is_some_and(|n| n > cap as u64) {
+            return Err(Error::invalid_response(
+                req.url,
+                format!(
+                    "the answer declares {} bytes, over the {cap}-byte cap (max_response_bytes)",
+                    declared.unwrap_or(0)
+                ),
+            ));
+        }
+        let mut body = BytesMut::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.map_err(req.url, e))? {
+            if body.len() + chunk.len() > cap {
+                return Err(Error::invalid_response(
+                    req.url,
+                    format!("the answer is over the {cap}-byte cap (max_response_bytes)"),
+                ));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((
+            Resp {
+                status,
+                body: body.freeze(),
+                content_type,
+                location,
+                secrets: self.secrets.clone(),
+            },
+            retry_after,
+        ))
     }
 
     fn map_err(&self, url: &str, e: reqwest::Error) -> Error {
         if e.is_timeout() {
             return Error::Timeout {
                 url: url.to_owned(),
-                timeout_ms: self.opts.timeout.as_millis() as u64,
+                timeout_ms: ms(self.opts.timeout),
+                deadline_ms: ms(self.opts.deadline),
+                attempts: 1,
+                elapsed_ms: 0,
             };
         }
         // reqwest's Display never includes headers; walk the source chain for the root cause.
@@ -260,9 +475,47 @@ impl Http {
             message.push_str(&s.to_string());
             src = s.source();
         }
+        let lower = message.to_ascii_lowercase();
+        if url.starts_with("https://")
+            && (lower.contains("invalidcontenttype")
+                || lower.contains("corrupt message")
+                || lower.contains("tls")
+                || lower.contains("handshake"))
+        {
+            message = format!(
+                "TLS handshake failed; is this port serving plain HTTP? (an https:// URL needs a TLS server): {message}"
+            );
+        }
         Error::Transport {
             url: url.to_owned(),
-            message: redact(&message),
+            message: redact(&self.secrets.scrub(&message)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_never_panics() {
+        let cap = Duration::from_secs(30);
+        for (raw, want) in [
+            ("1e20", Some(cap)),
+            ("99999999999999999999", Some(cap)),
+            ("-1", None),
+            ("NaN", None),
+            ("inf", None),
+            ("2", Some(Duration::from_secs(2))),
+            ("0.5", Some(Duration::from_millis(500))),
+            ("Wed, 21 Oct 2015 07:28:00 GMT", None),
+        ] {
+            assert_eq!(parse_retry_after(raw, cap), want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn deadline_saturates() {
+        let _ = deadline_after(Duration::MAX);
     }
 }

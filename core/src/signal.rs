@@ -52,25 +52,48 @@ pub fn sign_receipt(receipt: &mut Map<String, Value>, key: &SigningKey) {
     receipt.insert("signature_hex".into(), hex::encode(sig.to_bytes()).into());
 }
 
-/// Verifies a receipt's signature with the key it names (or `trusted_key`
-/// when given, which must then match). A receipt without a key passes unchecked.
+/// Which key a receipt's signature was checked against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptKeySource {
+    /// The key pinned with `with_trusted_signing_key`: proves Signal signed it.
+    PinnedKey,
+    /// The key the receipt itself names: proves integrity only, not who signed.
+    #[default]
+    EmbeddedKey,
+}
+
+/// Verifies a receipt's signature with `trusted_key` when given (the
+/// receipt must name that key), else with the key the receipt names. A
+/// receipt without a key, digest or signature is `SignatureInvalid`.
 pub fn verify_receipt_signature(
     receipt: &Map<String, Value>,
     trusted_key: Option<&VerifyingKey>,
-) -> Result<()> {
+) -> Result<ReceiptKeySource> {
     let get = |k: &str| receipt.get(k).and_then(Value::as_str).unwrap_or("");
-    let key_hex = get("signing_public_key_hex");
-    if key_hex.is_empty() {
-        if trusted_key.is_some() {
-            return Err(Error::SignatureInvalid {
-                message: "receipt is unsigned but a signing key is pinned".into(),
-            });
-        }
-        return Ok(());
-    }
     let bad = |m: &str| Error::SignatureInvalid {
         message: m.to_owned(),
     };
+    match receipt.get("signing_algorithm") {
+        Some(Value::String(a)) if a == RECEIPT_SIGNING_ALGORITHM => {}
+        None => {}
+        Some(_) => {
+            return Err(bad(&format!(
+                "receipt signing_algorithm is not {RECEIPT_SIGNING_ALGORITHM:?}"
+            )))
+        }
+    }
+    let key_hex = get("signing_public_key_hex");
+    if key_hex.is_empty() {
+        return Err(bad(
+            "receipt has no signing_public_key_hex: it is unsigned and cannot be trusted",
+        ));
+    }
+    if get("signature_hex").is_empty() {
+        return Err(bad(
+            "receipt has no signature_hex: it is unsigned and cannot be trusted",
+        ));
+    }
     let mut key_bytes = [0u8; 32];
     hex::decode_to_slice(key_hex, &mut key_bytes)
         .map_err(|_| bad("signing_public_key_hex is not 32 bytes of hex"))?;
@@ -91,7 +114,12 @@ pub fn verify_receipt_signature(
     hex::decode_to_slice(get("signature_hex"), &mut sig)
         .map_err(|_| bad("signature_hex is not 64 bytes of hex"))?;
     key.verify(&digest, &ed25519_dalek::Signature::from_bytes(&sig))
-        .map_err(|_| bad("receipt signature does not verify"))
+        .map_err(|_| bad("receipt signature does not verify"))?;
+    Ok(if trusted_key.is_some() {
+        ReceiptKeySource::PinnedKey
+    } else {
+        ReceiptKeySource::EmbeddedKey
+    })
 }
 
 /// A signed reputation receipt for one operator.
@@ -149,6 +177,9 @@ pub struct ReputationReceiptEnvelope {
     pub updated_at: String,
     /// The signed receipt.
     pub receipt: ReputationReceipt,
+    /// Which key the receipt's signature was checked against (set by the kit, not read from the wire).
+    #[serde(default, skip_deserializing)]
+    pub signature_checked_with: ReceiptKeySource,
     /// Other fields.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -361,6 +392,7 @@ impl GatewaySignalClient {
         none_on_404: bool,
     ) -> Result<Option<(Value, String)>> {
         let _in_flight = self.life.enter()?;
+        let deadline = self.provider.http().call_deadline();
         let mut url = self.provider.gateway().join(path);
         if let Some(sv) = score_version {
             url.push_str("?score_version=");
@@ -375,15 +407,21 @@ impl GatewaySignalClient {
             idempotency_key: None,
             retry: true,
         };
-        let resp = self.provider.http().send(&req).await?;
+        let resp = self.provider.http().send(&req, deadline).await?;
         if resp.status.as_u16() == 404 && none_on_404 {
             return Ok(None);
         }
-        if resp.status.as_u16() >= 400 {
-            return Err(resp.error_for(Service::Signal, &url));
-        }
+        let resp = resp.require_success(Service::Signal, &url)?;
         let v = resp.json(&url)?;
+        if !v.is_object() {
+            return Err(Error::invalid_response(&url, "expected a JSON object"));
+        }
         Ok(Some((v, url)))
+    }
+
+    fn scrub(&self, e: Error) -> Error {
+        let set = &self.provider.http().secrets;
+        e.map_text(|t| set.scrub(t))
     }
 
     fn check_echo(&self, v: &Value, url: &str, operator_did: Option<&str>) -> Result<()> {
@@ -414,8 +452,48 @@ impl GatewaySignalClient {
             .map_err(|e| Error::invalid_response(url, format!("unexpected shape ({e})")))
     }
 
-    /// `GET /reputation/{did}`: the operator's signed receipt (`None` on 404). The signature is checked.
+    /// See the wire contract: `reputation_receipt` (echoes checked; errors redacted).
     pub async fn reputation_receipt(
+        &self,
+        operator_did: &str,
+        score_version: Option<&str>,
+    ) -> Result<Option<ReputationReceiptEnvelope>> {
+        crate::unwind::catch_unwind(self.reputation_receipt_inner(operator_did, score_version))
+            .await
+            .map_err(|e| self.scrub(e))
+    }
+
+    /// See the wire contract: `portfolio_summary` (echoes checked; errors redacted).
+    pub async fn portfolio_summary(&self, score_version: Option<&str>) -> Result<PortfolioSummary> {
+        crate::unwind::catch_unwind(self.portfolio_summary_inner(score_version))
+            .await
+            .map_err(|e| self.scrub(e))
+    }
+
+    /// See the wire contract: `operator_explanation` (echoes checked; errors redacted).
+    pub async fn operator_explanation(
+        &self,
+        operator_did: &str,
+        score_version: Option<&str>,
+    ) -> Result<Option<OperatorExplanation>> {
+        crate::unwind::catch_unwind(self.operator_explanation_inner(operator_did, score_version))
+            .await
+            .map_err(|e| self.scrub(e))
+    }
+
+    /// See the wire contract: `operator_review_status` (echoes checked; errors redacted).
+    pub async fn operator_review_status(
+        &self,
+        operator_did: &str,
+        score_version: Option<&str>,
+    ) -> Result<Option<OperatorReviewStatus>> {
+        crate::unwind::catch_unwind(self.operator_review_status_inner(operator_did, score_version))
+            .await
+            .map_err(|e| self.scrub(e))
+    }
+
+    /// `GET /reputation/{did}`: the operator's signed receipt (`None` on 404). The signature is checked.
+    async fn reputation_receipt_inner(
         &self,
         operator_did: &str,
         score_version: Option<&str>,
@@ -428,12 +506,17 @@ impl GatewaySignalClient {
             Error::invalid_response(&url, "field `receipt` is missing or not an object")
         })?;
         self.check_echo(&Value::Object(receipt.clone()), &url, Some(operator_did))?;
-        verify_receipt_signature(receipt, self.trusted_key.as_ref())?;
-        Self::typed(v, &url).map(Some)
+        let source = verify_receipt_signature(receipt, self.trusted_key.as_ref())?;
+        let mut out: ReputationReceiptEnvelope = Self::typed(v, &url)?;
+        out.signature_checked_with = source;
+        Ok(Some(out))
     }
 
     /// `GET /signal/v1/portfolio/summary` (404 is an error).
-    pub async fn portfolio_summary(&self, score_version: Option<&str>) -> Result<PortfolioSummary> {
+    async fn portfolio_summary_inner(
+        &self,
+        score_version: Option<&str>,
+    ) -> Result<PortfolioSummary> {
         let (v, url) = self
             .get("/signal/v1/portfolio/summary", score_version, false)
             .await?
@@ -443,7 +526,7 @@ impl GatewaySignalClient {
     }
 
     /// `GET /signal/v1/operators/{did}/explanation` (`None` on 404).
-    pub async fn operator_explanation(
+    async fn operator_explanation_inner(
         &self,
         operator_did: &str,
         score_version: Option<&str>,
@@ -460,7 +543,7 @@ impl GatewaySignalClient {
     }
 
     /// `GET /signal/v1/operators/{did}/review-status` (`None` on 404).
-    pub async fn operator_review_status(
+    async fn operator_review_status_inner(
         &self,
         operator_did: &str,
         score_version: Option<&str>,

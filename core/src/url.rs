@@ -12,18 +12,29 @@ pub const ALLOW_INSECURE_ENV: &str = "PAYBOND_ALLOW_INSECURE_GATEWAY";
 pub struct BaseUrl(String);
 
 impl BaseUrl {
-    /// Validates `raw` against the URL policy.
+    /// Validates `raw` against the URL policy. Errors never echo `raw`
+    /// (a password or a key pasted into the URL field would leak): they show
+    /// only the scheme, host and port.
     pub fn parse(field: &str, raw: &str) -> Result<Self> {
         let parsed = url::Url::parse(raw.trim()).map_err(|e| {
             Error::invalid_argument(
                 field,
-                format!("expected an absolute http(s) URL, got {raw:?} ({e})"),
+                format!(
+                    "expected an absolute http(s) URL such as https://harbor.example.com ({e})"
+                ),
             )
         })?;
+        let shown = origin_of(&parsed);
         if !parsed.username().is_empty() || parsed.password().is_some() {
             return Err(Error::invalid_argument(
                 field,
-                "credentials in the URL are not accepted",
+                format!("credentials in the URL are not accepted ({shown})"),
+            ));
+        }
+        if parsed.query().is_some() || parsed.fragment().is_some() {
+            return Err(Error::invalid_argument(
+                field,
+                format!("a base URL must not carry a query (?...) or fragment (#...) ({shown})"),
             ));
         }
         match parsed.scheme() {
@@ -31,7 +42,7 @@ impl BaseUrl {
             "http" => {
                 if !is_loopback(&parsed) && !insecure_opt_in() {
                     return Err(Error::InsecureUrl {
-                        url: raw.to_owned(),
+                        url: shown,
                         message: format!(
                             "http:// is only allowed for loopback hosts; use https:// or set {ALLOW_INSECURE_ENV}=1"
                         ),
@@ -40,16 +51,16 @@ impl BaseUrl {
             }
             other => {
                 return Err(Error::InsecureUrl {
-                    url: raw.to_owned(),
-                    message: format!("unsupported scheme {other:?}; expected https://"),
+                    url: shown,
+                    message: format!(
+                        "unsupported scheme {:?}; expected https://",
+                        other.chars().take(16).collect::<String>()
+                    ),
                 })
             }
         }
-        if parsed.host_str().is_none() {
-            return Err(Error::invalid_argument(
-                field,
-                format!("URL {raw:?} has no host"),
-            ));
+        if parsed.host_str().is_none_or(str::is_empty) {
+            return Err(Error::invalid_argument(field, "the URL has no host"));
         }
         let mut s = parsed.to_string();
         while s.ends_with('/') {
@@ -69,6 +80,16 @@ impl BaseUrl {
     /// The base URL itself.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// `scheme://host[:port]` of a URL: what errors may show of caller input.
+fn origin_of(u: &url::Url) -> String {
+    let host = u.host_str().unwrap_or("");
+    let host: String = host.chars().take(253).collect();
+    match u.port() {
+        Some(p) => format!("{}://{host}:{p}", u.scheme()),
+        None => format!("{}://{host}", u.scheme()),
     }
 }
 
@@ -115,6 +136,21 @@ mod tests {
             BaseUrl::parse("u", "not a url").unwrap_err().code(),
             "invalid_argument"
         );
+        for bad in [
+            "https://h.example/?x=1",
+            "https://h.example/#f",
+            "https://user:hunter2@h.example",
+            "paybond_sk_live_0123456789abcdef",
+            "https://h.example/?key=paybond_sk_live_0123456789abcdef",
+        ] {
+            let e = BaseUrl::parse("u", bad).unwrap_err();
+            let text = format!("{e} {e:?}");
+            assert!(
+                !text.contains("hunter2") && !text.contains("paybond_sk"),
+                "{text}"
+            );
+            assert_eq!(e.code(), "invalid_argument", "{bad}");
+        }
         assert_eq!(
             BaseUrl::parse("u", "http://localhost:9/")
                 .unwrap()

@@ -155,6 +155,9 @@ async fn no_secret_in_debug_display_errors_or_logs() {
         Error::Timeout {
             url: "u".into(),
             timeout_ms: 1,
+            deadline_ms: 2,
+            attempts: 1,
+            elapsed_ms: 1,
         },
         Error::InvalidResponse {
             url: "u".into(),
