@@ -13,6 +13,7 @@
 
 pub mod captoken;
 pub mod faults;
+pub mod hostile;
 pub mod jwt;
 pub mod ledger;
 pub mod server;

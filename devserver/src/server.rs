@@ -177,15 +177,28 @@ fn idem_check(
     key: &Option<String>,
     digest: &[u8; 32],
 ) -> Result<Idem, ApiError> {
+    if key.is_none() {
+        return Ok(Idem::Fresh);
+    }
+    match app.data.lock().tenants.get(tenant) {
+        Some(t) => idem_lookup(t, op, key, digest),
+        None => Ok(Idem::Fresh),
+    }
+}
+
+/// The idempotency record of `(op, key)` in `t`, judged against `digest`.
+/// Called under the state lock; a caller that then reserves or appends must
+/// do so (and [`idem_store`]) in the same critical section.
+fn idem_lookup(
+    t: &crate::state::Tenant,
+    op: &str,
+    key: &Option<String>,
+    digest: &[u8; 32],
+) -> Result<Idem, ApiError> {
     let Some(key) = key else {
         return Ok(Idem::Fresh);
     };
-    let d = app.data.lock();
-    let rec = d
-        .tenants
-        .get(tenant)
-        .and_then(|t| t.idempotency.get(&(op.to_owned(), key.clone())));
-    match rec {
+    match t.idempotency.get(&(op.to_owned(), key.clone())) {
         None => Ok(Idem::Fresh),
         Some(r) if r.request_digest == *digest => Ok(Idem::Replay(r.status, r.response.clone())),
         Some(_) => Err(ApiError::new(
@@ -433,6 +446,13 @@ fn verify_inner(app: &App, h: &HeaderMap, body: &Bytes) -> Result<Value, ApiErro
         .tenants
         .get_mut(&tenant)
         .ok_or_else(|| ApiError::new(403, "tenant_unknown", "tenant no longer exists"))?;
+    // Re-check under the lock that reserves: a concurrent twin with the same
+    // key may have reserved while this one checked its token. The record is
+    // stored below in this same critical section, so exactly one reserves.
+    if let Idem::Replay(_, resp) = idem_lookup(t, "verify", &key, &digest)? {
+        t.stats.verifies += 1;
+        return Ok(resp);
+    }
     t.stats.verifies += 1;
     let out = match check {
         TokenCheck::Deny(code, msg) => deny(&tenant, &intent_id, code, &msg),

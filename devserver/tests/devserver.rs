@@ -804,3 +804,133 @@ async fn principal_signed_intent_creation() {
         .await;
     assert_eq!(s, 422);
 }
+
+/// Issue 10 item 16: concurrent verifies sharing one idempotency key reserve
+/// budget exactly once, and every one of them gets the same (replayed) answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_verifies_with_one_idempotency_key_reserve_once() {
+    const CALLS: usize = 200;
+    const ROUNDS: usize = 5;
+    const SPEND: i64 = 10;
+    let t = H::new().await;
+    let (jwt, tenant) = t.jwt(t.h.api_key()).await;
+    let url = format!("{}/verify", t.h.harbor_url);
+    for round in 0..ROUNDS {
+        let a = t.intent(&["search"], 1000);
+        let before = t.h.stats(&tenant);
+        let key = format!("race-{round}-{}", uuid::Uuid::new_v4());
+        let body = json!({
+            "intent_id": a.intent_id, "token": a.capability_token,
+            "operation": "search", "requested_spend_cents": SPEND,
+        });
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(CALLS));
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..CALLS {
+            let (c, url, jwt, tenant, key, body, barrier) = (
+                t.c.clone(),
+                url.clone(),
+                jwt.clone(),
+                tenant.clone(),
+                key.clone(),
+                body.clone(),
+                barrier.clone(),
+            );
+            tasks.spawn(async move {
+                barrier.wait().await;
+                let r = c
+                    .post(url)
+                    .bearer_auth(jwt)
+                    .header("x-tenant-id", tenant)
+                    .header("idempotency-key", key)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                let s = r.status().as_u16();
+                (s, r.json::<Value>().await.unwrap())
+            });
+        }
+        let mut answers = Vec::with_capacity(CALLS);
+        while let Some(r) = tasks.join_next().await {
+            answers.push(r.unwrap());
+        }
+        assert_eq!(answers.len(), CALLS);
+        let (s0, first) = &answers[0];
+        assert_eq!(*s0, 200, "round {round}: {first}");
+        assert_eq!(first["allow"], true, "round {round}: {first}");
+        assert_eq!(first["remaining_cents"], 1000 - SPEND, "round {round}");
+        assert!(first["decision_id"].is_string(), "round {round}: {first}");
+        let distinct_decisions: std::collections::HashSet<String> = answers
+            .iter()
+            .map(|(_, v)| v["decision_id"].to_string())
+            .collect();
+        for (s, v) in &answers {
+            assert_eq!(
+                (*s, v),
+                (200, first),
+                "round {round}: every concurrent twin gets the replayed answer \
+                 ({} distinct decision ids)",
+                distinct_decisions.len()
+            );
+        }
+
+        // Budget reserved exactly once.
+        let (s, i, _) = t
+            .harbor(
+                reqwest::Method::GET,
+                &format!("/intents/{}", a.intent_id),
+                &jwt,
+                &tenant,
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(s, 200, "{i}");
+        assert_eq!(
+            i["remaining_cents"],
+            1000 - SPEND,
+            "round {round}: budget reserved more than once"
+        );
+        let after = t.h.stats(&tenant);
+        assert_eq!(
+            after.verify_allows - before.verify_allows,
+            1,
+            "round {round}"
+        );
+        assert_eq!(after.verify_denies, before.verify_denies, "round {round}");
+        assert_eq!(
+            after.verifies - before.verifies,
+            CALLS as u64,
+            "round {round}"
+        );
+
+        // Same key, different body: still a conflict.
+        let mut other = body.clone();
+        other["requested_spend_cents"] = json!(SPEND + 1);
+        let (s, v, _) = t
+            .harbor(
+                reqwest::Method::POST,
+                "/verify",
+                &jwt,
+                &tenant,
+                Some(&other),
+                Some(&key),
+            )
+            .await;
+        assert_eq!(s, 409, "{v}");
+        assert_eq!(v["error"], "idempotency_conflict");
+        // And a later fresh verify sees the single reservation.
+        let next = t
+            .verify(
+                &jwt,
+                &tenant,
+                &a.intent_id,
+                &a.capability_token,
+                "search",
+                0,
+            )
+            .await;
+        assert_eq!(next["allow"], true, "{next}");
+        assert_eq!(next["remaining_cents"], 1000 - SPEND, "round {round}");
+    }
+}
