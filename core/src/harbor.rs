@@ -459,6 +459,43 @@ impl HarborClient {
     }
 
     fn parse_verify(&self, resp: &Resp, url: &str, intent: &Uuid) -> Result<VerifyResponse> {
+        parse_verify_response(resp, url, &self.inner.tenant_id, intent)
+    }
+}
+
+fn tenant_echo(bound: &str, got: &str, url: &str, field: &str) -> Result<()> {
+    if got != bound {
+        return Err(Error::TenantBinding {
+            message: format!(
+                "{url} answered `{field}` = {got:?}, but this client is bound to tenant {bound:?}"
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn intent_echo(got: &str, want: &Uuid, url: &str) -> Result<()> {
+    if Uuid::parse_str(got).ok().as_ref() != Some(want) {
+        return Err(Error::TenantBinding {
+            message: format!(
+                "{url} answered `intent_id` = {got:?}, but the request named intent {want}"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Reads a `/verify` answer by the wire contract: HTTP 200, declared JSON,
+/// strict JSON (no duplicate keys), an object whose `allow` is exactly a JSON
+/// boolean, a UUID `audit_id`, and echoes equal to the bound tenant and the
+/// requested intent. Anything else is an error (a deny for a guard).
+pub(crate) fn parse_verify_response(
+    resp: &Resp,
+    url: &str,
+    bound_tenant: &str,
+    intent: &Uuid,
+) -> Result<VerifyResponse> {
+    {
         if resp.status.as_u16() != 200 {
             return Err(Error::invalid_response(
                 url,
@@ -487,9 +524,9 @@ impl HarborClient {
             Error::invalid_response(url, format!("`audit_id` is not a UUID: {audit_raw:?}"))
         })?;
         let tenant = str_field(&v, "tenant", url)?;
-        self.check_tenant_echo(tenant, url, "tenant")?;
-        let intent_echo = str_field(&v, "intent_id", url)?;
-        self.check_intent_echo(intent_echo, intent, url)?;
+        tenant_echo(bound_tenant, tenant, url, "tenant")?;
+        let echoed_intent = str_field(&v, "intent_id", url)?;
+        intent_echo(echoed_intent, intent, url)?;
         let remaining_cents = match v.get("remaining_cents") {
             None | Some(Value::Null) => None,
             Some(n) => Some(n.as_i64().ok_or_else(|| {
@@ -531,7 +568,9 @@ impl HarborClient {
             retry_after,
         })
     }
+}
 
+impl HarborClient {
     /// Signs and sends `POST /intents` as the principal. The body is signed
     /// for this client's tenant; `input.tenant_id` is overwritten with it.
     pub async fn create_intent(
@@ -673,5 +712,135 @@ impl HarborClient {
     /// `GET /ledger/v1/merkle/latest`.
     pub async fn ledger_merkle_latest(&self) -> Result<MerkleLatest> {
         self.ledger_get("/ledger/v1/merkle/latest").await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::Resp;
+    use proptest::prelude::*;
+
+    const URL: &str = "http://127.0.0.1:1/verify";
+    const TENANT: &str = "tenant-a";
+
+    fn intent() -> Uuid {
+        Uuid::parse_str("7f2a9b1e-2f66-4f4f-9c6e-8f4b8e85c401").unwrap()
+    }
+
+    fn parse(status: u16, ct: Option<&str>, body: &[u8]) -> Result<VerifyResponse> {
+        parse_verify_response(&Resp::for_test(status, ct, body), URL, TENANT, &intent())
+    }
+
+    fn allow_body() -> String {
+        format!(
+            r#"{{"allow":true,"audit_id":"{}","tenant":"{TENANT}","intent_id":"{}"}}"#,
+            Uuid::nil(),
+            intent()
+        )
+    }
+
+    #[test]
+    fn only_a_genuine_allow_is_an_allow() {
+        let good = allow_body();
+        assert!(
+            parse(200, Some("application/json"), good.as_bytes())
+                .unwrap()
+                .allow
+        );
+        assert!(parse(
+            200,
+            Some("application/problem+json; charset=utf-8"),
+            good.as_bytes()
+        )
+        .is_ok());
+        let dup = good.replacen(
+            "{\"allow\":true",
+            "{\"allow\":false,\"\\u0061llow\":true",
+            1,
+        );
+        let foreign_tenant = good.replacen("{", "{\"tenant\":\"tenant-b\",", 1);
+        for (status, ct, body) in [
+            (201, Some("application/json"), good.clone()),
+            (204, Some("application/json"), good.clone()),
+            (300, Some("application/json"), good.clone()),
+            (200, Some("text/html"), good.clone()),
+            (200, None, good.clone()),
+            (200, Some("application/jsonx"), good.clone()),
+            (200, Some("application/json"), dup),
+            (200, Some("application/json"), foreign_tenant),
+            (
+                200,
+                Some("application/json"),
+                good.replace("true", "\"true\""),
+            ),
+            (200, Some("application/json"), good.replace("true", "1")),
+            (200, Some("application/json"), format!("\u{feff}{good}")),
+            (200, Some("application/json"), format!("{good} {{}}")),
+            (200, Some("application/json"), "null".into()),
+            (200, Some("application/json"), "[]".into()),
+            (200, Some("application/json"), String::new()),
+        ] {
+            assert!(
+                parse(status, ct, body.as_bytes()).is_err(),
+                "{status} {ct:?} {body}"
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_bytes_never_panic_and_never_allow(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+            if let Ok(v) = parse(200, Some("application/json"), &body) {
+                // Only a body whose `allow` is exactly one JSON `true` may be an allow.
+                let strict = crate::json::parse_strict(&body).unwrap();
+                prop_assert_eq!(v.allow, strict.get("allow") == Some(&Value::Bool(true)));
+            }
+        }
+
+        #[test]
+        fn mutated_allow_values_are_never_an_allow(
+            allow in prop_oneof![
+                Just("1".to_owned()), Just("\"true\"".to_owned()), Just("null".to_owned()),
+                Just("[true]".to_owned()), Just("{\"v\":true}".to_owned()), Just("1e400".to_owned()),
+                Just("tru".to_owned()), Just("TRUE".to_owned()), "[a-z0-9\"{}\\[\\]]{0,8}"
+            ],
+            dup in any::<bool>(),
+        ) {
+            let mut body = allow_body().replacen("\"allow\":true", &format!("\"allow\":{allow}"), 1);
+            if dup {
+                body = body.replacen('{', "{\"allow\":true,", 1);
+            }
+            if let Ok(v) = parse(200, Some("application/json"), body.as_bytes()) {
+                prop_assert!(!v.allow || (allow == "true" && !dup), "{}", body);
+            }
+        }
+
+        #[test]
+        fn strict_json_agrees_with_serde_json_on_duplicate_free_values(v in arb_json()) {
+            let text = serde_json::to_vec(&v).unwrap();
+            prop_assert_eq!(crate::json::parse_strict(&text).unwrap(), serde_json::from_slice::<Value>(&text).unwrap());
+        }
+    }
+
+    fn arb_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_filter_map("finite", |f| serde_json::Number::from_f64(f)
+                .map(Value::Number)),
+            ".{0,12}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
+                proptest::collection::btree_map(".{0,8}", inner, 0..8)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
     }
 }

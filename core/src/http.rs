@@ -94,6 +94,17 @@ pub(crate) struct Resp {
 }
 
 impl Resp {
+    #[cfg(test)]
+    pub(crate) fn for_test(status: u16, content_type: Option<&str>, body: &[u8]) -> Resp {
+        Resp {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+            body: Bytes::copy_from_slice(body),
+            content_type: content_type.map(str::to_owned),
+            location: None,
+            secrets: Arc::new(SecretSet::new()),
+        }
+    }
+
     /// Redacted body text for errors.
     pub fn body_text(&self) -> String {
         redact(&self.secrets.scrub(&String::from_utf8_lossy(&self.body)))

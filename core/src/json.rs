@@ -180,7 +180,6 @@ mod tests {
 /// number-by-number conversion would turn into floats). Duplicate keys are
 /// refused; errors name `field`.
 pub fn parse_payload_text(field: &str, text: &str) -> crate::Result<Value> {
-    parse_strict_str(text).map_err(|e| {
-        crate::Error::invalid_argument(field, format!("expected JSON text ({})", e.0))
-    })
+    parse_strict_str(text)
+        .map_err(|e| crate::Error::invalid_argument(field, format!("expected JSON text ({})", e.0)))
 }
