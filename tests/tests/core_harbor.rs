@@ -593,7 +593,10 @@ async fn create_intent_principal_signed_through_the_kit() {
     let created = s.harbor().create_intent(&input, &[4; 32]).await.unwrap();
     assert_eq!(created.tenant, h.tenant_id);
     assert_eq!(created.state.as_deref(), Some("funded"));
-    let token = created.capability_token.clone().expect("a capability token");
+    let token = created
+        .capability_token
+        .clone()
+        .expect("a capability token");
     assert!(!token.is_empty());
     // The token is a typed secret: Debug never shows it.
     let shown = format!("{created:?}");
