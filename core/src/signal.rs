@@ -581,4 +581,36 @@ mod tests {
         );
         assert_eq!(encode_component("did:payee:1"), "did%3Apayee%3A1");
     }
+
+    #[test]
+    fn unsigned_receipts_are_never_verified() {
+        let key = SigningKey::from_bytes(&[9; 32]);
+        let mut r = serde_json::json!({"tenant_id": "t", "operator_did": "did:x", "score": 700})
+            .as_object()
+            .unwrap()
+            .clone();
+        sign_receipt(&mut r, &key);
+        assert_eq!(
+            verify_receipt_signature(&r, None).unwrap(),
+            ReceiptKeySource::EmbeddedKey
+        );
+        assert_eq!(
+            verify_receipt_signature(&r, Some(&key.verifying_key())).unwrap(),
+            ReceiptKeySource::PinnedKey
+        );
+        for strip in ["signing_public_key_hex", "signature_hex", "message_digest_hex"] {
+            let mut t = r.clone();
+            t.remove(strip);
+            for pinned in [None, Some(key.verifying_key())] {
+                assert_eq!(
+                    verify_receipt_signature(&t, pinned.as_ref()).unwrap_err().code(),
+                    "signature_invalid",
+                    "{strip}"
+                );
+            }
+        }
+        let mut t = r.clone();
+        t.insert("signing_algorithm".into(), "none".into());
+        assert!(verify_receipt_signature(&t, None).is_err());
+    }
 }
