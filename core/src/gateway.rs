@@ -17,8 +17,23 @@ use std::time::{Duration, Instant};
 
 /// Default refresh skew: refresh this long before the JWT expires.
 pub const DEFAULT_REFRESH_SKEW: Duration = Duration::from_secs(90);
+/// Longest JWT lifetime the kit accepts from the Gateway (30 days); more is a malformed answer.
+const MAX_EXPIRES_IN: i64 = 30 * 86_400;
 /// Longest a JWT is cached, whatever `expires_in` says.
 const MAX_CACHE: Duration = Duration::from_secs(86_400);
+
+/// A malformed Gateway answer (over the size cap, say) is a Gateway auth failure;
+/// transport faults and timeouts keep their own kind.
+fn as_gateway_error(e: Error) -> Error {
+    match e {
+        Error::InvalidResponse { message, .. } => Error::GatewayAuth {
+            status_code: None,
+            body_text: None,
+            message: format!("the Gateway's answer was refused: {message}"),
+        },
+        other => other,
+    }
+}
 
 /// A tenant id the kit can bind to and send as `x-tenant-id`.
 pub(crate) fn valid_tenant_id(s: &str) -> bool {
@@ -323,7 +338,12 @@ impl GatewayHarborTokenProvider {
         };
         let generation = self.inner.exchanges.fetch_add(1, Ordering::Relaxed) + 1;
         let started = Instant::now();
-        let resp = self.inner.http.send(&req, deadline).await?;
+        let resp = self
+            .inner
+            .http
+            .send(&req, deadline)
+            .await
+            .map_err(as_gateway_error)?;
         if !resp.is_success() {
             tracing::debug!(target: "paybond_kit::gateway", status = resp.status.as_u16(), "harbor-access exchange refused");
             return Err(resp.error_for(Service::Gateway, url));
@@ -358,8 +378,10 @@ impl GatewayHarborTokenProvider {
         let expires_in = v
             .get("expires_in")
             .and_then(Value::as_i64)
-            .filter(|s| *s > 0)
-            .ok_or_else(|| bad("harbor-access answer needs expires_in > 0 (integer seconds)"))?;
+            .filter(|s| (1..=MAX_EXPIRES_IN).contains(s))
+            .ok_or_else(|| {
+                bad("harbor-access answer needs expires_in: integer seconds in 1..=2592000")
+            })?;
         let tenant_id = v
             .get("tenant_id")
             .and_then(Value::as_str)
@@ -436,7 +458,12 @@ impl GatewayHarborTokenProvider {
             idempotency_key: None,
             retry: true,
         };
-        let resp = self.inner.http.send(&req, deadline).await?;
+        let resp = self
+            .inner
+            .http
+            .send(&req, deadline)
+            .await
+            .map_err(as_gateway_error)?;
         if !resp.is_success() {
             return Err(resp.error_for(Service::Gateway, &url));
         }

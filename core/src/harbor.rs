@@ -387,6 +387,10 @@ impl HarborClient {
             .map(|mut v| {
                 v.message = v.message.map(|m| self.scrub_text(&m));
                 v.code = v.code.map(|m| self.scrub_text(&m));
+                for r in &mut v.reason_codes {
+                    *r = self.scrub_text(r);
+                }
+                v.decision_id = v.decision_id.map(|m| self.scrub_text(&m));
                 v
             })
             .map_err(|e| self.scrub(e))

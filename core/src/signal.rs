@@ -598,12 +598,18 @@ mod tests {
             verify_receipt_signature(&r, Some(&key.verifying_key())).unwrap(),
             ReceiptKeySource::PinnedKey
         );
-        for strip in ["signing_public_key_hex", "signature_hex", "message_digest_hex"] {
+        for strip in [
+            "signing_public_key_hex",
+            "signature_hex",
+            "message_digest_hex",
+        ] {
             let mut t = r.clone();
             t.remove(strip);
             for pinned in [None, Some(key.verifying_key())] {
                 assert_eq!(
-                    verify_receipt_signature(&t, pinned.as_ref()).unwrap_err().code(),
+                    verify_receipt_signature(&t, pinned.as_ref())
+                        .unwrap_err()
+                        .code(),
                     "signature_invalid",
                     "{strip}"
                 );
