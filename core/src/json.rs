@@ -124,6 +124,15 @@ pub fn as_harbor_reads(value: &Value) -> Value {
     }
 }
 
+/// Parses a caller's payload given as JSON text (what the Node package
+/// sends: `JSON.stringify` keeps integers above 2^32 integers, which a
+/// number-by-number conversion would turn into floats). Duplicate keys are
+/// refused; errors name `field`.
+pub fn parse_payload_text(field: &str, text: &str) -> crate::Result<Value> {
+    parse_strict_str(text)
+        .map_err(|e| crate::Error::invalid_argument(field, format!("expected JSON text ({})", e.0)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,13 +182,4 @@ mod tests {
         let harbor: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(once, harbor);
     }
-}
-
-/// Parses a caller's payload given as JSON text (what the Node package
-/// sends: `JSON.stringify` keeps integers above 2^32 integers, which a
-/// number-by-number conversion would turn into floats). Duplicate keys are
-/// refused; errors name `field`.
-pub fn parse_payload_text(field: &str, text: &str) -> crate::Result<Value> {
-    parse_strict_str(text)
-        .map_err(|e| crate::Error::invalid_argument(field, format!("expected JSON text ({})", e.0)))
 }

@@ -271,7 +271,7 @@ mod set_tests {
         let cases = [
             format!("x {tok}. y"),
             format!("access_token={tok}"),
-            format!("{}", tok.replace('/', "\\/")),
+            tok.replace('/', "\\/"),
             percent_encoding::utf8_percent_encode(tok, percent_encoding::NON_ALPHANUMERIC)
                 .to_string(),
             tok[..20].to_string(),

@@ -144,10 +144,10 @@ async fn float_payloads_are_signed_as_harbor_reads_them() {
     assert_eq!(h.stats(&h.tenant_id).evidence_accepted as usize, total);
 }
 
-async fn futures_join_all<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output>
+async fn futures_join_all<F>(futs: impl Iterator<Item = F>) -> Vec<F::Output>
 where
+    F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
-    F: Send + 'static,
 {
     let handles: Vec<_> = futs.map(tokio::spawn).collect();
     let mut out = Vec::with_capacity(handles.len());
@@ -187,7 +187,7 @@ async fn base_urls_with_query_fragment_or_credentials_are_refused_without_echo()
         format!("{}/#frag", h.gateway_url),
         h.gateway_url
             .replace("http://", "http://user:hunter2secretpw@"),
-        format!("{}", h.api_key()),
+        h.api_key().to_string(),
     ] {
         let e =
             ServiceAccountHarborSession::open(&bad, h.api_key(), &h.harbor_url, quick_options())
