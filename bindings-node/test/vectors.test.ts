@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { jsonValueDigestHex, signPayeeEvidence, signPayeeEvidenceBinding } from "../dist/esm/index.js";
 
-const DIR = process.env.PAYBOND_VECTORS_DIR ?? resolve(__dirname, "../../../shared/vectors");
+const DIR = process.env.PAYBOND_VECTORS_DIR ?? resolve(__dirname, "../../tests/vectors");
 
 /** Raw JSON text of every value that follows `"key":` (JS numbers cannot carry 1.0 or 2^64-1 exactly). */
 function rawValues(text: string, key: string): string[] {

@@ -1,4 +1,4 @@
-"""../shared/vectors reproduced through sign_payee_evidence_binding, byte for byte."""
+"""tests/vectors (vendored from ../shared/vectors) reproduced through sign_payee_evidence_binding, byte for byte."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 import paybond_kit as pk
 
-VECTORS = Path(os.environ.get("PAYBOND_VECTORS_DIR", Path(__file__).resolve().parents[2] / ".." / "shared" / "vectors"))
+VECTORS = Path(os.environ.get("PAYBOND_VECTORS_DIR", Path(__file__).resolve().parents[2] / "tests" / "vectors"))
 
 
 def load(name: str) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 //! signature and the `POST /intents/{id}/evidence` request body.
 
 use crate::digest::{artifacts_digest, json_value_digest, parse_artifact_hex};
+use crate::encode::{Layout, Writer};
 use crate::error::{Error, Result};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
@@ -15,9 +16,9 @@ use uuid::Uuid;
 /// Which `EvidenceSignV1` encoding to sign.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum EvidenceSignVersion {
-    /// Version byte 1, bincode 1 layout (u64 little-endian lengths): legacy Harbors.
+    /// Version byte 1, fixed-width layout (u64 little-endian lengths): legacy Harbors.
     V1Legacy,
-    /// Version byte 2, bincode 2 `standard()` (varint lengths): current.
+    /// Version byte 2, compact layout (variable-length integers and lengths): current.
     #[default]
     V2,
 }
@@ -42,17 +43,6 @@ impl EvidenceSignVersion {
             )),
         }
     }
-}
-
-#[derive(Serialize)]
-struct EvidenceSignV1<'a> {
-    version: u8,
-    tenant_id: &'a str,
-    intent_id: Uuid,
-    payee_did: &'a str,
-    payload_digest: [u8; 32],
-    artifacts_digest: [u8; 32],
-    submitted_at: &'a str,
 }
 
 /// The fields that are signed, as the caller gives them.
@@ -169,22 +159,20 @@ fn sign_bytes_with_digest(
         .iter()
         .map(|a| parse_artifact_hex(a))
         .collect::<Result<_>>()?;
-    let msg = EvidenceSignV1 {
-        version: version.byte(),
-        tenant_id: input.tenant_id,
-        intent_id,
-        payee_did: input.payee_did,
-        payload_digest,
-        artifacts_digest: artifacts_digest(&raw_artifacts),
-        submitted_at: &submitted_at,
+    let layout = match version {
+        EvidenceSignVersion::V2 => Layout::Compact,
+        EvidenceSignVersion::V1Legacy => Layout::Fixed,
     };
-    let bytes = match version {
-        EvidenceSignVersion::V2 => bincode::serde::encode_to_vec(&msg, bincode::config::standard()),
-        EvidenceSignVersion::V1Legacy => {
-            bincode::serde::encode_to_vec(&msg, bincode::config::legacy())
-        }
-    }
-    .map_err(Error::signing)?;
+    // EvidenceSignV1, field by field.
+    let bytes = Writer::new(layout)
+        .u8(version.byte())
+        .str(input.tenant_id)
+        .bytes(intent_id.as_bytes())
+        .str(input.payee_did)
+        .array(&payload_digest)
+        .array(&artifacts_digest(&raw_artifacts))
+        .str(&submitted_at)
+        .finish();
     Ok((
         bytes,
         submitted_at,

@@ -1,14 +1,13 @@
 //! Principal-signed intent creation (`IntentCreationSign`, signing version 6).
 
 use crate::digest::{canonical_json, json_value_digest};
+use crate::encode::{Layout, Writer};
 use crate::error::{Error, Result};
 use crate::evidence::{normalize_rfc3339, parse_uuid};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use ed25519_dalek::{Signer, SigningKey, Verifier};
-use serde::Serialize;
 use serde_json::{json, Value};
-use uuid::Uuid;
 
 /// The signing version this kit produces.
 pub const INTENT_SIGNING_VERSION: u8 = 6;
@@ -46,25 +45,6 @@ pub struct IntentCreationInput {
     pub payee_pubkey: [u8; 32],
 }
 
-#[derive(Serialize)]
-struct IntentCreationSign<'a> {
-    version: u8,
-    tenant_id: &'a str,
-    intent_id: Uuid,
-    principal_did: &'a str,
-    payee_did: &'a str,
-    amount_cents: i64,
-    currency: &'a str,
-    deadline: &'a str,
-    budget_digest: [u8; 32],
-    evidence_schema_digest: [u8; 32],
-    predicate_dsl_digest: [u8; 32],
-    predicate_ref: &'a str,
-    allowed_tools_digest: [u8; 32],
-    settlement_rail: &'a str,
-    payee_pubkey: [u8; 32],
-}
-
 /// Tools trimmed, ASCII-lower-cased, sorted and de-duplicated (empty names dropped).
 pub fn normalize_tools<S: AsRef<str>>(tools: &[S]) -> Vec<String> {
     let mut out: Vec<String> = tools
@@ -97,24 +77,25 @@ pub fn intent_sign_bytes(input: &IntentCreationInput) -> Result<Vec<u8>> {
         ));
     }
     let deadline = normalize_rfc3339("deadline", &input.deadline)?;
-    let msg = IntentCreationSign {
-        version: INTENT_SIGNING_VERSION,
-        tenant_id: &input.tenant_id,
-        intent_id: parse_uuid("intent_id", &input.intent_id)?,
-        principal_did: &input.principal_did,
-        payee_did: &input.payee_did,
-        amount_cents: input.amount_cents,
-        currency: &input.currency,
-        deadline: &deadline,
-        budget_digest: json_value_digest(&input.budget),
-        evidence_schema_digest: json_value_digest(&input.evidence_schema),
-        predicate_dsl_digest: json_value_digest(&input.predicate_dsl),
-        predicate_ref: &input.predicate_ref,
-        allowed_tools_digest: allowed_tools_digest(&input.allowed_tools),
-        settlement_rail: &input.settlement_rail,
-        payee_pubkey: input.payee_pubkey,
-    };
-    bincode::serde::encode_to_vec(&msg, bincode::config::standard()).map_err(Error::signing)
+    let intent_id = parse_uuid("intent_id", &input.intent_id)?;
+    // IntentCreationSign (version 6), field by field.
+    Ok(Writer::new(Layout::Compact)
+        .u8(INTENT_SIGNING_VERSION)
+        .str(&input.tenant_id)
+        .bytes(intent_id.as_bytes())
+        .str(&input.principal_did)
+        .str(&input.payee_did)
+        .i64(input.amount_cents)
+        .str(&input.currency)
+        .str(&deadline)
+        .array(&json_value_digest(&input.budget))
+        .array(&json_value_digest(&input.evidence_schema))
+        .array(&json_value_digest(&input.predicate_dsl))
+        .str(&input.predicate_ref)
+        .array(&allowed_tools_digest(&input.allowed_tools))
+        .str(&input.settlement_rail)
+        .array(&input.payee_pubkey)
+        .finish())
 }
 
 /// Signs `input` with the principal's seed and builds the `POST /intents` body

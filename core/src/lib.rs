@@ -14,6 +14,7 @@
 
 pub mod capability;
 pub mod digest;
+mod encode;
 pub mod error;
 pub mod evidence;
 pub mod gateway;

@@ -1,4 +1,4 @@
-//! `../shared/vectors/*.json` reproduced byte for byte: sign bytes and the whole request body.
+//! `tests/vectors/*.json` (vendored; the same bytes as `../shared/vectors/`) reproduced byte for byte: sign bytes and the whole request body.
 
 use paybond_kit::digest::canonical_json;
 use paybond_kit::evidence::{
@@ -12,7 +12,7 @@ fn vectors_dir() -> PathBuf {
     if let Ok(d) = std::env::var("PAYBOND_VECTORS_DIR") {
         return PathBuf::from(d);
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors")
 }
 
 fn load(name: &str) -> Value {
@@ -122,5 +122,24 @@ fn intent_create_v6_vectors() {
         let back = paybond_kit::intent::verify_intent_creation(&input.tenant_id, &body).unwrap();
         assert_eq!(back.intent_id, input.intent_id);
         assert!(paybond_kit::intent::verify_intent_creation("other-tenant", &body).is_err());
+    }
+}
+
+#[test]
+fn vendored_vectors_equal_the_shared_ones() {
+    let shared = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors");
+    let Ok(entries) = std::fs::read_dir(&shared) else {
+        return; // a clone without ../shared: the vendored copies are the source
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let ours = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/vectors")
+            .join(&name);
+        assert_eq!(
+            std::fs::read(&ours).unwrap_or_default(),
+            std::fs::read(e.path()).unwrap(),
+            "tests/vectors/{name:?} differs from ../shared/vectors"
+        );
     }
 }
