@@ -176,6 +176,12 @@ impl Error {
         }
     }
 
+    /// The kind of error: the name of the class the Python and Node packages
+    /// raise for it (`"HarborHttpError"`, ...). Same as [`Error::class_name`].
+    pub fn kind(&self) -> &'static str {
+        self.class_name()
+    }
+
     /// The name of the error class the Python and Node packages raise for this variant.
     pub fn class_name(&self) -> &'static str {
         match self {

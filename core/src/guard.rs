@@ -31,6 +31,130 @@ pub struct ToolCall {
     pub args: Value,
 }
 
+impl ToolCall {
+    /// A call of tool `name`. A missing or blank `call_id` gets a fresh unique
+    /// id (`pbk-call-<uuid>`), so no two calls ever share an evidence slot or
+    /// an idempotency key.
+    pub fn new(name: impl Into<String>, call_id: Option<String>) -> Self {
+        let call_id = call_id
+            .filter(|c| !c.trim().is_empty())
+            .unwrap_or_else(|| format!("pbk-call-{}", Uuid::new_v4()));
+        ToolCall {
+            name: name.into(),
+            call_id,
+            args: Value::Null,
+        }
+    }
+
+    /// The same call with `args`.
+    pub fn with_args(mut self, args: Value) -> Self {
+        self.args = args;
+        self
+    }
+}
+
+/// Every code a [`Decision::Deny`] can carry (the serde names are the wire/host strings).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DenyCode {
+    /// Harbor answered `allow: false` (its own code is the deny's `reason`).
+    HarborDenied,
+    /// Harbor answered a non-2xx status (3xx included).
+    HttpError,
+    /// The Gateway exchange failed.
+    GatewayAuth,
+    /// Signal answered a non-2xx status.
+    SignalHttpError,
+    /// An echo named another tenant or intent.
+    TenantMismatch,
+    /// A base URL broke the URL policy.
+    InsecureUrl,
+    /// Connection failed or was cut.
+    TransportError,
+    /// The call's deadline passed.
+    Timeout,
+    /// A 2xx answer off the wire contract.
+    InvalidResponse,
+    /// Signing failed.
+    SigningError,
+    /// A signature did not verify.
+    SignatureInvalid,
+    /// The capability token is bound to another intent or tenant.
+    TokenIntentMismatch,
+    /// The session was closed or poisoned.
+    SessionClosed,
+    /// A caller value was wrong (spend, ids, options).
+    InvalidArgument,
+    /// Evidence for the call already exists with another payload.
+    EvidenceConflict,
+    /// A bug in the kit (a caught panic).
+    Internal,
+    /// The caller's spend resolver raised or returned something that is not a spend.
+    SpendResolverFailed,
+}
+
+impl DenyCode {
+    /// Every code, in declaration order.
+    pub const ALL: [DenyCode; 17] = [
+        DenyCode::HarborDenied,
+        DenyCode::HttpError,
+        DenyCode::GatewayAuth,
+        DenyCode::SignalHttpError,
+        DenyCode::TenantMismatch,
+        DenyCode::InsecureUrl,
+        DenyCode::TransportError,
+        DenyCode::Timeout,
+        DenyCode::InvalidResponse,
+        DenyCode::SigningError,
+        DenyCode::SignatureInvalid,
+        DenyCode::TokenIntentMismatch,
+        DenyCode::SessionClosed,
+        DenyCode::InvalidArgument,
+        DenyCode::EvidenceConflict,
+        DenyCode::Internal,
+        DenyCode::SpendResolverFailed,
+    ];
+
+    /// The code as a string (`"harbor_denied"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DenyCode::HarborDenied => "harbor_denied",
+            DenyCode::HttpError => "http_error",
+            DenyCode::GatewayAuth => "gateway_auth",
+            DenyCode::SignalHttpError => "signal_http_error",
+            DenyCode::TenantMismatch => "tenant_mismatch",
+            DenyCode::InsecureUrl => "insecure_url",
+            DenyCode::TransportError => "transport_error",
+            DenyCode::Timeout => "timeout",
+            DenyCode::InvalidResponse => "invalid_response",
+            DenyCode::SigningError => "signing_error",
+            DenyCode::SignatureInvalid => "signature_invalid",
+            DenyCode::TokenIntentMismatch => "token_intent_mismatch",
+            DenyCode::SessionClosed => "session_closed",
+            DenyCode::InvalidArgument => "invalid_argument",
+            DenyCode::EvidenceConflict => "evidence_conflict",
+            DenyCode::Internal => "internal",
+            DenyCode::SpendResolverFailed => "spend_resolver_failed",
+        }
+    }
+
+    /// The deny code for an error.
+    pub fn for_error(err: &Error) -> DenyCode {
+        let code = err.code();
+        DenyCode::ALL
+            .into_iter()
+            .find(|c| c.as_str() == code)
+            .unwrap_or(DenyCode::Internal)
+    }
+}
+
+impl fmt::Display for DenyCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The guard's answer. Only `Allow` lets the tool run.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "decision", rename_all = "snake_case")]
@@ -76,6 +200,39 @@ impl Decision {
         }
     }
 
+    /// The text a model sees for this decision on `tool`:
+    /// `"Paybond denied <tool>: <code>: <message>"` for a deny (Harbor's own
+    /// code for a Harbor deny), `"Paybond allowed <tool>"` otherwise. Never a secret.
+    pub fn describe(&self, tool: &str) -> String {
+        match self {
+            Decision::Allow { .. } => format!("Paybond allowed {tool}"),
+            Decision::Deny {
+                code,
+                reason,
+                message,
+                ..
+            } => {
+                let code = reason.as_deref().unwrap_or(code);
+                // A Harbor deny's message already starts with its code.
+                if message.starts_with(code) {
+                    format!("Paybond denied {tool}: {message}")
+                } else {
+                    format!("Paybond denied {tool}: {code}: {message}")
+                }
+            }
+        }
+    }
+
+    /// A deny with `code` and `message` (for adapter-side failures such as a spend resolver that raised).
+    pub fn deny(code: DenyCode, message: impl Into<String>) -> Self {
+        Decision::Deny {
+            code: code.as_str().to_owned(),
+            reason: None,
+            message: message.into(),
+            audit_id: None,
+        }
+    }
+
     /// `"<code>: <message>"` for a deny, `"allow"` otherwise.
     pub fn summary(&self) -> String {
         match self {
@@ -94,7 +251,8 @@ pub enum ToolOutcome {
     Failed(String),
 }
 
-/// Who signs evidence after an allowed call.
+/// Who signs evidence after an allowed call. Build it from caller values with
+/// [`EvidenceSigner::from_parts`].
 #[derive(Clone)]
 pub struct EvidenceSigner {
     /// The payee's DID (must match the intent).
@@ -112,6 +270,44 @@ impl fmt::Debug for EvidenceSigner {
             .field("seed", &"***")
             .field("version", &self.version)
             .finish()
+    }
+}
+
+impl EvidenceSigner {
+    /// The signer from caller values: `payee_did` and `seed` go together (both
+    /// or neither; neither gives `None`); the seed is 64 hex digits or 32
+    /// bytes; `version` is 1 or 2 (default 2). Errors name the field in `style`.
+    pub fn from_parts(
+        style: crate::input::FieldStyle,
+        payee_did: Option<String>,
+        seed: Option<crate::input::HostSeed>,
+        version: Option<crate::input::HostNumber>,
+    ) -> Result<Option<Self>> {
+        let version = match version {
+            None => EvidenceSignVersion::default(),
+            Some(v) => {
+                let byte = crate::input::integer_in(style, "evidence_version", &v, 1, 2)?;
+                EvidenceSignVersion::from_byte(byte as u8)
+                    .map_err(|e| style.invalid("evidence_version", e))?
+            }
+        };
+        let payee_did = payee_did.filter(|d| !d.trim().is_empty());
+        match (payee_did, seed) {
+            (None, None) => Ok(None),
+            (Some(payee_did), Some(seed)) => Ok(Some(EvidenceSigner {
+                payee_did,
+                seed: Arc::new(crate::input::seed(style, "payee_signing_seed", &seed)?),
+                version,
+            })),
+            (Some(_), None) => Err(style.invalid(
+                "payee_signing_seed",
+                "a payee DID needs the payee's signing seed too (64 hex digits or 32 bytes)",
+            )),
+            (None, Some(_)) => Err(style.invalid(
+                "payee_did",
+                "a payee signing seed needs the payee's DID too",
+            )),
+        }
     }
 }
 
@@ -373,5 +569,107 @@ impl ToolGuard {
                 },
                 other => other,
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::{FieldStyle, HostNumber, HostSeed};
+
+    #[test]
+    fn deny_codes_are_pinned() {
+        for c in DenyCode::ALL {
+            assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
+        }
+        for e in [
+            Error::invalid_argument("f", "m"),
+            Error::Internal {
+                message: "m".into(),
+            },
+            Error::EvidenceConflict {
+                call_id: "c".into(),
+                message: "m".into(),
+            },
+            Error::invalid_response("u", "m"),
+        ] {
+            assert_eq!(DenyCode::for_error(&e).as_str(), e.code());
+        }
+    }
+
+    #[test]
+    fn describe_and_call_ids() {
+        let d = Decision::Deny {
+            code: "harbor_denied".into(),
+            reason: Some("budget_exceeded".into()),
+            message: "budget_exceeded: over".into(),
+            audit_id: None,
+        };
+        assert_eq!(
+            d.describe("pay"),
+            "Paybond denied pay: budget_exceeded: over"
+        );
+        let d = Decision::deny(DenyCode::SpendResolverFailed, "KeyError");
+        assert_eq!(
+            d.describe("pay"),
+            "Paybond denied pay: spend_resolver_failed: KeyError"
+        );
+        let a = ToolCall::new("t", None);
+        let b = ToolCall::new("t", Some("  ".into()));
+        assert!(a.call_id.starts_with("pbk-call-") && a.call_id != b.call_id);
+        assert_eq!(ToolCall::new("t", Some("c1".into())).call_id, "c1");
+    }
+
+    #[test]
+    fn evidence_signer_parts_go_together() {
+        let seed = HostSeed::Text("07".repeat(32));
+        assert!(
+            EvidenceSigner::from_parts(FieldStyle::Snake, None, None, None)
+                .unwrap()
+                .is_none()
+        );
+        let s = EvidenceSigner::from_parts(
+            FieldStyle::Snake,
+            Some("did:p".into()),
+            Some(seed.clone()),
+            None,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(s.version, EvidenceSignVersion::V2);
+        for (did, seed, version, field) in [
+            (Some("did:p"), None, None, "payeeSigningSeed"),
+            (None, Some(seed.clone()), None, "payeeDid"),
+            (
+                Some("did:p"),
+                Some(HostSeed::Bytes(vec![1; 31])),
+                None,
+                "payeeSigningSeed",
+            ),
+            (
+                Some("did:p"),
+                Some(HostSeed::Text("zz".into())),
+                None,
+                "payeeSigningSeed",
+            ),
+            (
+                Some("did:p"),
+                Some(seed.clone()),
+                Some(HostNumber::Int(300)),
+                "evidenceVersion",
+            ),
+        ] {
+            let e = EvidenceSigner::from_parts(
+                FieldStyle::Camel,
+                did.map(str::to_owned),
+                seed,
+                version,
+            )
+            .unwrap_err();
+            assert!(
+                matches!(&e, Error::InvalidArgument { field: f, .. } if f == field),
+                "{e}"
+            );
+        }
     }
 }

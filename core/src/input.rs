@@ -109,6 +109,70 @@ impl HostNumber {
     }
 }
 
+/// A 32-byte Ed25519 seed exactly as the host gave it.
+#[derive(Clone, PartialEq, Eq)]
+pub enum HostSeed {
+    /// Text (expected: 64 hex digits).
+    Text(String),
+    /// Raw bytes (expected: 32).
+    Bytes(Vec<u8>),
+    /// Anything else; names the host type.
+    Other(String),
+}
+
+impl std::fmt::Debug for HostSeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HostSeed(***)")
+    }
+}
+
+/// The one seed rule: 64 hex digits (either case) or exactly 32 bytes.
+pub fn seed(style: FieldStyle, field: &str, value: &HostSeed) -> Result<[u8; 32]> {
+    match value {
+        HostSeed::Text(t) => crate::evidence::seed_from_hex(&style.name(field), t),
+        HostSeed::Bytes(b) => <[u8; 32]>::try_from(b.as_slice()).map_err(|_| {
+            style.invalid(
+                field,
+                format!("expected 32 bytes (an Ed25519 seed), got {} bytes", b.len()),
+            )
+        }),
+        HostSeed::Other(t) => Err(style.invalid(
+            field,
+            format!("expected 64 hex digits or 32 bytes, got a value of type {t}"),
+        )),
+    }
+}
+
+/// The one rule for numbers inside JSON data from a host (payloads,
+/// arguments): integers must fit in 64 bits, floats must be finite, a
+/// boolean stays a boolean.
+pub fn json_number(
+    style: FieldStyle,
+    field: &str,
+    value: &HostNumber,
+) -> Result<serde_json::Value> {
+    use serde_json::Value;
+    match value {
+        HostNumber::Bool(b) => Ok(Value::Bool(*b)),
+        HostNumber::Int(i) => {
+            if let Ok(v) = i64::try_from(*i) {
+                Ok(Value::from(v))
+            } else if let Ok(v) = u64::try_from(*i) {
+                Ok(Value::from(v))
+            } else {
+                Err(style.invalid(field, "integers in JSON data must fit in 64 bits"))
+            }
+        }
+        HostNumber::Float(f) => serde_json::Number::from_f64(*f)
+            .map(Value::Number)
+            .ok_or_else(|| style.invalid(field, "NaN and infinity are not JSON numbers")),
+        HostNumber::Other(t) => Err(style.invalid(
+            field,
+            format!("expected JSON-compatible data, got a value of type {t}"),
+        )),
+    }
+}
+
 /// An exact integer in `min..=max`, or an error naming `field`.
 pub fn integer_in(
     style: FieldStyle,

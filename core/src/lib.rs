@@ -33,10 +33,12 @@ pub mod url;
 
 pub use error::{Error, Result};
 pub use gateway::GatewayHarborTokenProvider;
-pub use guard::{Decision, GuardOptions, ToolCall, ToolGuard, ToolOutcome};
+pub use guard::{
+    Decision, DenyCode, EvidenceSigner, GuardOptions, ToolCall, ToolGuard, ToolOutcome,
+};
 pub use harbor::HarborClient;
 pub use http::HttpOptions;
-pub use input::{FieldStyle, HostNumber, SessionOptionsInput};
+pub use input::{FieldStyle, HostNumber, HostSeed, SessionOptionsInput};
 pub use secret::Secret;
 pub use session::{ServiceAccountHarborSession, ServiceAccountSignalSession, SessionOptions};
 pub use signal::GatewaySignalClient;
