@@ -92,11 +92,15 @@ pub enum DenyCode {
     Internal,
     /// The caller's spend resolver raised or returned something that is not a spend.
     SpendResolverFailed,
+    /// The call id was authorized before with other arguments.
+    CallArgsChanged,
+    /// The call id already ran: a call id is single-use.
+    CallReplayed,
 }
 
 impl DenyCode {
     /// Every code, in declaration order.
-    pub const ALL: [DenyCode; 17] = [
+    pub const ALL: [DenyCode; 19] = [
         DenyCode::HarborDenied,
         DenyCode::HttpError,
         DenyCode::GatewayAuth,
@@ -114,6 +118,8 @@ impl DenyCode {
         DenyCode::EvidenceConflict,
         DenyCode::Internal,
         DenyCode::SpendResolverFailed,
+        DenyCode::CallArgsChanged,
+        DenyCode::CallReplayed,
     ];
 
     /// The code as a string (`"harbor_denied"`, ...).
@@ -136,6 +142,8 @@ impl DenyCode {
             DenyCode::EvidenceConflict => "evidence_conflict",
             DenyCode::Internal => "internal",
             DenyCode::SpendResolverFailed => "spend_resolver_failed",
+            DenyCode::CallArgsChanged => "call_args_changed",
+            DenyCode::CallReplayed => "call_replayed",
         }
     }
 
@@ -336,6 +344,36 @@ pub struct ToolGuard {
     // Evidence bodies signed per call id: a second `complete` for the same call
     // re-sends the same bytes, so the idempotency key replays instead of a 409.
     signed: Arc<Mutex<HashMap<String, EvidenceBody>>>,
+    // What happened to each call id: single-use ids, arguments bound to the id.
+    calls: Arc<Mutex<HashMap<String, CallState>>>,
+}
+
+#[derive(Clone)]
+struct CallState {
+    args_digest: String,
+    decision: Decision,
+    ran: bool,
+}
+
+/// Most call ids a guard remembers; past it, calls that already ran are forgotten first.
+const MAX_TRACKED_CALLS: usize = 10_000;
+
+/// How an allowed call was completed (see [`ToolGuard::complete_call`]).
+#[derive(Clone, Debug, Default)]
+pub struct CallCompletion {
+    /// Harbor's answer to the spend completion (`None`: nothing to complete,
+    /// or a Harbor without the completion route).
+    pub spend: Option<crate::harbor::SpendCompletion>,
+    /// Why the spend completion failed, when it did (the reservation is then
+    /// released by Harbor after its hold period).
+    pub spend_error: Option<Error>,
+    /// The evidence receipt, when evidence was submitted (successful calls only).
+    pub evidence: Option<EvidenceReceipt>,
+}
+
+/// The canonical JSON digest of tool arguments, 64 lower-case hex.
+pub fn args_digest(args: &Value) -> String {
+    hex::encode(crate::digest::json_value_digest(args))
 }
 
 impl fmt::Debug for ToolGuard {
@@ -385,6 +423,7 @@ impl ToolGuard {
             token,
             options: Arc::new(options),
             signed: Arc::new(Mutex::new(HashMap::new())),
+            calls: Arc::new(Mutex::new(HashMap::new())),
         })
     }
 
@@ -420,6 +459,56 @@ impl ToolGuard {
     }
 
     async fn authorize_inner(&self, call: &ToolCall, spend_cents: u64) -> Decision {
+        let digest = args_digest(&call.args);
+        let tracked = !call.call_id.trim().is_empty();
+        if tracked {
+            if let Some(prior) = self.calls.lock().get(&call.call_id) {
+                if prior.ran {
+                    return Decision::deny(
+                        DenyCode::CallReplayed,
+                        format!(
+                            "call id {:?} already ran; a call id is single-use",
+                            call.call_id
+                        ),
+                    );
+                }
+                if prior.args_digest != digest {
+                    return Decision::deny(
+                        DenyCode::CallArgsChanged,
+                        format!(
+                            "call id {:?} was authorized with other arguments",
+                            call.call_id
+                        ),
+                    );
+                }
+                // Authorized and not run yet (a resume, a second guardrail pass): same decision.
+                if prior.decision.is_allow() {
+                    return prior.decision.clone();
+                }
+            }
+        }
+        let decision = self.verify_call(call, spend_cents, &digest).await;
+        if tracked {
+            let mut calls = self.calls.lock();
+            if calls.len() >= MAX_TRACKED_CALLS {
+                calls.retain(|_, c| !c.ran);
+                if calls.len() >= MAX_TRACKED_CALLS {
+                    calls.clear();
+                }
+            }
+            calls.insert(
+                call.call_id.clone(),
+                CallState {
+                    args_digest: digest,
+                    decision: decision.clone(),
+                    ran: false,
+                },
+            );
+        }
+        decision
+    }
+
+    async fn verify_call(&self, call: &ToolCall, spend_cents: u64, digest: &str) -> Decision {
         let req = VerifyRequest {
             intent_id: self.intent_id.to_string(),
             token: self.token.clone(),
@@ -428,8 +517,16 @@ impl ToolGuard {
             tool_name: Some(call.name.clone()),
             tool_call_id: (!call.call_id.is_empty()).then(|| call.call_id.clone()),
             idempotency_key: (!call.call_id.is_empty())
-                .then(|| format!("pbk-verify-{}-{}", self.intent_id, call.call_id))
+                .then(|| {
+                    format!(
+                        "pbk-verify-{}-{}-{}",
+                        self.intent_id,
+                        &digest[..16],
+                        call.call_id
+                    )
+                })
                 .filter(|k| k.len() <= 256),
+            args_digest: Some(digest.to_owned()),
             currency: self.options.currency.clone(),
             agent_subject: self.options.agent_subject.clone(),
             workflow_id: self.options.workflow_id.clone(),
@@ -440,6 +537,15 @@ impl ToolGuard {
                 audit_id: v.audit_id.to_string(),
                 decision_id: v.decision_id,
                 remaining_cents: v.remaining_cents,
+            },
+            Ok(v) if v.code.as_deref() == Some("call_replayed") => Decision::Deny {
+                code: DenyCode::CallReplayed.as_str().into(),
+                reason: Some("call_replayed".into()),
+                message: v
+                    .message
+                    .clone()
+                    .unwrap_or_else(|| "this call id already ran".into()),
+                audit_id: Some(v.audit_id.to_string()),
             },
             Ok(v) => {
                 let reason = v.code.clone().unwrap_or_else(|| "denied".into());
@@ -454,6 +560,17 @@ impl ToolGuard {
                     audit_id: Some(v.audit_id.to_string()),
                 }
             }
+            Err(Error::HarborHttp {
+                status_code: 409,
+                body_text,
+                ..
+            }) if body_text.contains("call_args_changed") => Decision::deny(
+                DenyCode::CallArgsChanged,
+                format!(
+                    "Harbor refused call id {:?}: it was authorized with other arguments",
+                    call.call_id
+                ),
+            ),
             Err(e) => Decision::from_error(&e),
         };
         tracing::debug!(
@@ -464,22 +581,59 @@ impl ToolGuard {
         decision
     }
 
-    /// After the tool ran: submits signed evidence for an allowed, successful
-    /// call when an evidence signer is configured. Idempotent per call id.
+    /// After an allowed call ended: completes its spend with Harbor
+    /// (`consumed` for [`ToolOutcome::Success`], `released` for
+    /// [`ToolOutcome::Failed`]) and, for a success with an evidence signer
+    /// configured, submits signed evidence (once per call id). Returns the
+    /// evidence receipt; see [`ToolGuard::complete_call`] for everything.
     pub async fn complete(
         &self,
         call: &ToolCall,
         decision: &Decision,
         outcome: &ToolOutcome,
     ) -> Result<Option<EvidenceReceipt>> {
-        let (Decision::Allow { .. }, ToolOutcome::Success(payload), Some(signer)) =
-            (decision, outcome, &self.options.evidence)
-        else {
-            return Ok(None);
-        };
-        self.submit_evidence_for_call(call, payload, signer)
+        self.complete_call(call, decision, outcome)
             .await
-            .map(Some)
+            .map(|c| c.evidence)
+    }
+
+    /// [`ToolGuard::complete`], reporting the spend completion too. The call id
+    /// is marked as run: authorizing it again is a `call_replayed` deny. A
+    /// failed spend completion does not stop the evidence (it is reported in
+    /// `spend_error`; Harbor releases the reservation after its hold period).
+    pub async fn complete_call(
+        &self,
+        call: &ToolCall,
+        decision: &Decision,
+        outcome: &ToolOutcome,
+    ) -> Result<CallCompletion> {
+        let Decision::Allow { decision_id, .. } = decision else {
+            return Ok(CallCompletion::default());
+        };
+        if let Some(c) = self.calls.lock().get_mut(&call.call_id) {
+            c.ran = true;
+        }
+        let mut done = CallCompletion::default();
+        if let Some(id) = decision_id.as_deref().filter(|d| !d.is_empty()) {
+            let spend = match outcome {
+                ToolOutcome::Success(_) => crate::harbor::SpendOutcome::Consumed,
+                ToolOutcome::Failed(_) => crate::harbor::SpendOutcome::Released,
+            };
+            match self.harbor.complete_decision(id, spend).await {
+                Ok(r) => done.spend = r,
+                Err(e) => {
+                    tracing::warn!(
+                        target: "paybond_kit::guard", tool = %call.name, call_id = %call.call_id,
+                        code = e.code(), error = %e, "spend completion failed"
+                    );
+                    done.spend_error = Some(e);
+                }
+            }
+        }
+        if let (ToolOutcome::Success(payload), Some(signer)) = (outcome, &self.options.evidence) {
+            done.evidence = Some(self.submit_evidence_for_call(call, payload, signer).await?);
+        }
+        Ok(done)
     }
 
     /// Signs `payload` for `call` with the configured evidence signer (once per call id)

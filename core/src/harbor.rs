@@ -45,6 +45,9 @@ pub struct VerifyRequest {
     pub vendor_id: Option<String>,
     /// Task id, for the audit trail.
     pub task_id: Option<String>,
+    /// Canonical JSON digest (64 hex) of the tool's arguments: Harbor binds the
+    /// reservation to it, so one call id cannot run with other arguments.
+    pub args_digest: Option<String>,
     /// Workflow id, for the audit trail.
     pub workflow_id: Option<String>,
 }
@@ -86,6 +89,46 @@ pub struct VerifyResponse {
     pub reason_codes: Vec<String>,
     /// Seconds after which a retry may succeed.
     pub retry_after: Option<f64>,
+}
+
+/// How an allowed call ended, for `POST /v1/spend/decisions/{id}/complete`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpendOutcome {
+    /// The tool ran and succeeded: the reservation is spent.
+    Consumed,
+    /// The tool did not run to success (raised, bad arguments, cancelled, error result): the budget comes back.
+    Released,
+}
+
+impl SpendOutcome {
+    /// `"consumed"` or `"released"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpendOutcome::Consumed => "consumed",
+            SpendOutcome::Released => "released",
+        }
+    }
+}
+
+/// `POST /v1/spend/decisions/{decision_id}/complete` answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SpendCompletion {
+    /// Tenant echo.
+    pub tenant: String,
+    /// Intent the decision spent from.
+    #[serde(default)]
+    pub intent_id: Option<String>,
+    /// Decision echo.
+    pub decision_id: String,
+    /// The outcome Harbor recorded.
+    pub outcome: SpendOutcome,
+    /// Budget left after the completion.
+    #[serde(default)]
+    pub remaining_cents: Option<i64>,
+    /// Fields this kit does not know yet.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
 /// `POST /intents/{id}/evidence` answer.
@@ -186,6 +229,8 @@ pub(crate) struct HarborInner {
     pub tokens: GatewayHarborTokenProvider,
     pub life: Arc<Lifecycle>,
     token_binding_cache: Mutex<Option<(Secret, Option<crate::capability::TokenBinding>)>>,
+    // Set once this Harbor answered 404 on the completion route (logged once; budget stays reserved).
+    completion_unsupported: std::sync::atomic::AtomicBool,
 }
 
 /// Harbor calls bound to one tenant. Cheap to clone (shares the session).
@@ -237,6 +282,7 @@ impl HarborClient {
                 tokens,
                 life,
                 token_binding_cache: Mutex::new(None),
+                completion_unsupported: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -444,6 +490,7 @@ impl HarborClient {
             ("agent_subject", &req.agent_subject),
             ("vendor_id", &req.vendor_id),
             ("task_id", &req.task_id),
+            ("args_digest", &req.args_digest),
             ("workflow_id", &req.workflow_id),
         ] {
             if let Some(v) = v {
@@ -665,6 +712,88 @@ impl HarborClient {
         self.check_tenant_echo(&out.tenant, &url, "tenant")?;
         self.check_intent_echo(&out.intent_id, &intent, &url)?;
         Ok(out)
+    }
+
+    /// `POST /v1/spend/decisions/{decision_id}/complete`: tells Harbor how an
+    /// allowed call ended (`consumed` after success, `released` otherwise).
+    /// Idempotent (retried with a key derived from the decision). `Ok(None)`
+    /// when this Harbor does not have the route (HTTP 404 on the route): logged
+    /// once, and the budget stays reserved until Harbor's hold period ends.
+    pub async fn complete_decision(
+        &self,
+        decision_id: &str,
+        outcome: SpendOutcome,
+    ) -> Result<Option<SpendCompletion>> {
+        crate::unwind::catch_unwind(self.complete_inner(decision_id, outcome))
+            .await
+            .map_err(|e| self.scrub(e))
+    }
+
+    async fn complete_inner(
+        &self,
+        decision_id: &str,
+        outcome: SpendOutcome,
+    ) -> Result<Option<SpendCompletion>> {
+        use std::sync::atomic::Ordering;
+        if decision_id.trim().is_empty() || decision_id.len() > 256 {
+            return Err(Error::invalid_argument(
+                "decision_id",
+                "expected the allow's decision id (1-256 characters)",
+            ));
+        }
+        let url = self.inner.base.join(&format!(
+            "/v1/spend/decisions/{}/complete",
+            crate::signal::encode_component(decision_id)
+        ));
+        let key = format!(
+            "pbk-complete-{}",
+            &blake3::hash(decision_id.as_bytes()).to_hex()[..40]
+        );
+        let body = Bytes::from(
+            serde_json::to_vec(&serde_json::json!({ "outcome": outcome.as_str() }))
+                .map_err(Error::signing)?,
+        );
+        let resp = match self.call(Method::POST, &url, Some(body), Some(&key)).await {
+            Err(Error::HarborHttp {
+                status_code: 404,
+                body_text,
+                ..
+            }) if !body_text.contains("decision_not_found") => {
+                if !self
+                    .inner
+                    .completion_unsupported
+                    .swap(true, Ordering::Relaxed)
+                {
+                    tracing::warn!(
+                        target: "paybond_kit::harbor", url = %url,
+                        "this Harbor has no spend-completion route (HTTP 404); reservations stay until Harbor's hold period ends"
+                    );
+                }
+                return Ok(None);
+            }
+            other => other?,
+        };
+        let v = resp.json(&url)?;
+        let out: SpendCompletion = serde_json::from_value(v)
+            .map_err(|e| Error::invalid_response(&url, format!("unexpected shape ({e})")))?;
+        self.check_tenant_echo(&out.tenant, &url, "tenant")?;
+        if out.decision_id != decision_id {
+            return Err(Error::invalid_response(
+                &url,
+                "the answer names another decision_id",
+            ));
+        }
+        if out.outcome != outcome {
+            return Err(Error::invalid_response(
+                &url,
+                format!(
+                    "asked to record {:?}, Harbor recorded {:?}",
+                    outcome.as_str(),
+                    out.outcome.as_str()
+                ),
+            ));
+        }
+        Ok(Some(out))
     }
 
     async fn ledger_get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T> {
