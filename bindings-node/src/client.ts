@@ -1,8 +1,16 @@
-/** Sessions, clients and the capability binding: typed wrappers over the Rust core. */
+/**
+ * Sessions, clients and the capability binding: typed wrappers over the Rust core.
+ *
+ * The wrappers judge nothing: every value goes to the core as the caller gave it
+ * (a spend of `NaN`, `99.99` or `"300"` reaches the core's rule and comes back an
+ * {@link InvalidArgumentError} naming `requestedSpendCents`), and every native
+ * error is converted in one place ({@link fromNative}).
+ */
 
 import { inspect } from "node:util";
 import native from "./native-binding.js";
-import { call, callSync } from "./errors.js";
+import { call, callSync, InvalidArgumentError, type PaybondError } from "./errors.js";
+import { toJsonText } from "./json.js";
 import {
   camel,
   type Decision,
@@ -25,24 +33,125 @@ type NativeToolGuard = InstanceType<typeof native.ToolGuard>;
 
 const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? (Symbol.for("Symbol.asyncDispose") as typeof Symbol.asyncDispose);
 
-/** Hides native handles from util.inspect / console.log / JSON.stringify. */
+/** Hides native handles and secrets from util.inspect / console.log / JSON.stringify. */
 function hide(obj: object, key: string, value: unknown): void {
   Object.defineProperty(obj, key, { value, enumerable: false, writable: false });
 }
 
+/**
+ * Transport options every session and token provider takes. Each is checked by the
+ * core: a value that is not a finite number in range rejects with
+ * {@link InvalidArgumentError} naming the option (`timeoutSeconds`, ...).
+ */
+export interface TransportOptions {
+  /** Per-attempt timeout in seconds (default 10; `0 < t <= 3600`). */
+  timeoutSeconds?: number;
+  /**
+   * Per-call deadline in seconds across all attempts and `Retry-After` waits (default 30;
+   * `0 < d <= 3600`). A guarded call answers within it, whatever the server does.
+   */
+  deadlineSeconds?: number;
+  /** Total attempts for a retryable call (default 3; `1..=10`). */
+  maxRetries?: number;
+  /** Cap on a server's `Retry-After` in seconds (default 30; `0..=300`); a wait past the deadline ends the retries. */
+  maxRetryAfterSeconds?: number;
+  /** Refresh the Harbor JWT this long before it expires, in seconds (default 90; `0..=86400`). */
+  refreshSkewSeconds?: number;
+  /** Largest response body in bytes (default 1 MiB; `1024..=67108864`); a larger one is `InvalidResponseError`. */
+  maxResponseBytes?: number;
+  /**
+   * An explicit HTTP proxy for every request of this session, under the same URL policy as the
+   * base URLs (`https://`, or `http://` on loopback). Proxies are never read from the environment:
+   * `HTTP_PROXY`, `HTTPS_PROXY` and `ALL_PROXY` are ignored.
+   */
+  proxyUrl?: string;
+}
+
 export interface VerifyCapabilityArgs {
+  /** The intent the token was minted for (a UUID). */
   intentId: string;
+  /** The capability token. */
   token: string;
+  /** The Harbor operation (usually the tool name). */
   operation: string;
-  requestedSpendCents: number;
+  /** Spend to reserve in minor units: an exact integer in `0..=2^53-1` (a `number` or a `bigint`). */
+  requestedSpendCents: number | bigint;
   toolName?: string;
   toolCallId?: string;
+  /** 1-256 characters; generated when absent. */
   idempotencyKey?: string;
   currency?: string;
   agentSubject?: string;
   vendorId?: string;
   taskId?: string;
   workflowId?: string;
+}
+
+/** Input of {@link HarborClient.createIntent}; camelCase (or the wire's snake_case) names. */
+export interface IntentCreationInput {
+  intentId: string;
+  principalDid: string;
+  payeeDid: string;
+  /** The payee's Ed25519 public key, standard base64. */
+  payeePubkey: string;
+  budget?: Record<string, unknown>;
+  currency: string;
+  amountCents: number;
+  evidenceSchema?: Record<string, unknown>;
+  /** RFC 3339. */
+  deadline: string;
+  predicateDsl?: Record<string, unknown>;
+  predicateRef?: string;
+  allowedTools: string[];
+  settlementRail?: string;
+  [k: string]: unknown;
+}
+
+function snakeKey(k: string): string {
+  return k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+function camelKey(k: string): string {
+  return k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** The intent input as JSON text with wire names; unrepresentable values name their (camelCase) key. */
+function intentInputJson(input: unknown): unknown {
+  if (input === null || typeof input !== "object" || Array.isArray(input)) return input; // the core names `input`
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(input as Record<string, unknown>)) {
+    if (v === undefined) continue;
+    const wire = snakeKey(k);
+    parts.push(`${JSON.stringify(wire)}:${toJsonText(camelKey(wire), v)}`);
+  }
+  return `{${parts.join(",")}}`;
+}
+
+/**
+ * `POST /intents`' answer. The capability token is a secret: readable as
+ * `capabilityToken`, but never shown by `util.inspect`, `console.log` or `JSON.stringify`.
+ */
+export class IntentCreated {
+  readonly tenant: string;
+  readonly intentId: string;
+  readonly state: string | null;
+  declare readonly capabilityToken: string | null;
+  readonly [extra: string]: unknown;
+  constructor(raw: Record<string, unknown>) {
+    const { capability_token: token, ...rest } = raw;
+    const r = camel<Record<string, unknown>>(rest);
+    Object.assign(this, r);
+    this.tenant = String(r.tenant ?? "");
+    this.intentId = String(r.intentId ?? "");
+    this.state = (r.state as string | null | undefined) ?? null;
+    hide(this, "capabilityToken", typeof token === "string" ? token : null);
+  }
+  toJSON(): object {
+    return { ...this };
+  }
+  [inspect.custom](): string {
+    return `IntentCreated { tenant: ${JSON.stringify(this.tenant)}, intentId: ${JSON.stringify(this.intentId)}, state: ${JSON.stringify(this.state)}, capabilityToken: ${this.capabilityToken === null ? "null" : "'***'"} }`;
+  }
 }
 
 /** Harbor calls bound to the session's tenant (from the Gateway, never the caller). */
@@ -56,34 +165,57 @@ export class HarborClient {
     return this.h;
   }
   get tenantId(): string {
-    return this.h.tenantId;
+    return callSync(() => this.h.tenantId);
   }
   get baseUrl(): string {
-    return this.h.baseUrl;
+    return callSync(() => this.h.baseUrl);
   }
-  /** `POST /verify`: Harbor's allow/deny; rejects for anything off the wire contract. */
+  /**
+   * `POST /verify`: Harbor's allow/deny for one operation and spend.
+   * @param args the intent, token, operation and spend (`requestedSpendCents`: an exact integer in `0..=2^53-1`).
+   * @returns Harbor's answer; `allow` is true only for an exact JSON `true` from the bound tenant's Harbor.
+   * @throws {InvalidArgumentError} before any request, for a bad field (`field` names it: `requestedSpendCents`, `intentId`, ...).
+   * @throws {PaybondError} for anything off the wire contract: `HarborHttpError`, `InvalidResponseError`,
+   *   `TransportError`, `PaybondTimeoutError`, `TenantBindingError`, `TokenIntentMismatchError`, `InternalError`...
+   */
   async verifyCapability(args: VerifyCapabilityArgs): Promise<VerifyResult> {
-    return camel<VerifyResult>(await call(this.h.verifyCapability({ ...args })));
+    return camel<VerifyResult>(await call(() => this.h.verifyCapability(args)));
   }
-  /** `POST /intents/{intentId}/evidence`; same key + same body lands once, another body is a 409. */
-  async submitEvidence(intentId: string, body: EvidenceBody | Record<string, unknown>, idempotencyKey?: string): Promise<EvidenceReceipt> {
-    return camel<EvidenceReceipt>(await call(this.h.submitEvidence(intentId, body, idempotencyKey)));
+  /**
+   * `POST /intents/{intentId}/evidence`; the same key and body land once, another body under the key is a 409.
+   * @param body the body from {@link signPayeeEvidenceBinding}, or its JSON text ({@link SignedEvidence.bodyJson}).
+   * @throws {InvalidArgumentError} for a body that is not an evidence body or not representable as JSON.
+   */
+  async submitEvidence(intentId: string, body: EvidenceBody | Record<string, unknown> | string, idempotencyKey?: string): Promise<EvidenceReceipt> {
+    const text = typeof body === "string" ? body : toJsonText("body", body);
+    return camel<EvidenceReceipt>(await call(() => this.h.submitEvidence(intentId, text, idempotencyKey)));
   }
-  /** Principal-signed `POST /intents` (input uses the wire field names). */
-  async createIntent(input: Record<string, unknown>, principalSigningSeedHex: string): Promise<Record<string, unknown>> {
-    return camel<Record<string, unknown>>(await call(this.h.createIntent(input, principalSigningSeedHex)));
+  /**
+   * Principal-signed `POST /intents` for this session's tenant.
+   * @param input camelCase names (the wire's snake_case names are accepted too).
+   * @param principalSigningSeed the principal's 32-byte Ed25519 seed: 64 hex digits or bytes.
+   * @returns the created intent; its `capabilityToken` is hidden from inspect and JSON.
+   * @throws {InvalidArgumentError} naming the bad field (`amountCents`, `principalSigningSeed`, ...).
+   */
+  async createIntent(input: IntentCreationInput | Record<string, unknown>, principalSigningSeed: string | Uint8Array): Promise<IntentCreated> {
+    const raw = await call(() => this.h.createIntent(intentInputJson(input), principalSigningSeed));
+    return new IntentCreated(raw as Record<string, unknown>);
   }
   async ledgerTip(): Promise<LedgerTip> {
-    return camel<LedgerTip>(await call(this.h.ledger("tip")));
+    return camel<LedgerTip>(await call(() => this.h.ledger("tip")));
   }
   async ledgerAuthority(): Promise<{ tenantId: string; verifyingKeyHex: string; [k: string]: unknown }> {
-    return camel(await call(this.h.ledger("authority")));
+    return camel(await call(() => this.h.ledger("authority")));
   }
+  /**
+   * `GET /ledger/v1/events` after `afterSeq` (exclusive).
+   * @throws {InvalidArgumentError} for an `afterSeq` that is not an integer in `0..=2^53-1`, or a `limit` outside `1..=256`.
+   */
   async ledgerEvents(afterSeq?: number, limit?: number): Promise<LedgerEventsPage> {
-    return camel<LedgerEventsPage>(await call(this.h.ledgerEvents(afterSeq, limit)));
+    return camel<LedgerEventsPage>(await call(() => this.h.ledgerEvents(afterSeq, limit)));
   }
   async ledgerMerkleLatest(): Promise<{ tenantId: string; checkpoint: Record<string, unknown> | null }> {
-    return camel(await call(this.h.ledger("merkle_latest")));
+    return camel(await call(() => this.h.ledger("merkle_latest")));
   }
   toJSON(): object {
     return { tenantId: this.tenantId, baseUrl: this.baseUrl };
@@ -93,33 +225,35 @@ export class HarborClient {
   }
 }
 
-export interface TokenProviderOptions {
+export interface TokenProviderOptions extends TransportOptions {
   gatewayBaseUrl: string;
   apiKey: string;
-  timeoutSeconds?: number;
-  maxRetries?: number;
-  refreshSkewSeconds?: number;
 }
 
 /** API key → Harbor JWTs: cached, refreshed before expiry, single-flight. */
 export class GatewayHarborTokenProvider {
   declare private readonly p: NativeTokenProvider;
+  /**
+   * @throws {InvalidArgumentError} for a bad option (`timeoutSeconds`, `gatewayBaseUrl`, ...).
+   * @throws {InsecureUrlError} for a plain-http URL that is not loopback.
+   */
   constructor(options: TokenProviderOptions | { native: NativeTokenProvider }) {
-    hide(this, "p", "native" in options ? options.native : callSync(() => new native.TokenProvider({ ...options })));
+    const nat = options !== null && typeof options === "object" && "native" in options ? options.native : undefined;
+    hide(this, "p", nat ?? callSync(() => new native.TokenProvider(options)));
   }
   get tenantId(): string | null {
-    return this.p.tenantId ?? null;
+    return callSync(() => this.p.tenantId) ?? null;
   }
   get exchangeCount(): number {
-    return this.p.exchangeCount;
+    return callSync(() => this.p.exchangeCount);
   }
   /** A fresh Harbor JWT (a secret: do not log it). */
   bearer(): Promise<string> {
-    return call(this.p.bearer());
+    return call(() => this.p.bearer());
   }
   /** Mint a new JWT now with the same key. */
   forceRotate(): Promise<void> {
-    return call(this.p.forceRotate());
+    return call(() => this.p.forceRotate());
   }
   toJSON(): object {
     return { tenantId: this.tenantId, exchangeCount: this.exchangeCount };
@@ -129,13 +263,10 @@ export class GatewayHarborTokenProvider {
   }
 }
 
-export interface HarborSessionOptions {
+export interface HarborSessionOptions extends TransportOptions {
   gatewayBaseUrl: string;
   apiKey: string;
   harborBaseUrl: string;
-  timeoutSeconds?: number;
-  maxRetries?: number;
-  refreshSkewSeconds?: number;
   /** Never overrides the Gateway: a mismatch rejects with TenantBindingError. */
   expectedTenantId?: string;
 }
@@ -147,24 +278,31 @@ export class ServiceAccountHarborSession {
   readonly tokenProvider: GatewayHarborTokenProvider;
   private constructor(s: NativeHarborSession) {
     hide(this, "s", s);
-    this.harbor = new HarborClient(s.harbor());
-    this.tokenProvider = new GatewayHarborTokenProvider({ native: s.tokenProvider() });
+    this.harbor = new HarborClient(callSync(() => s.harbor()));
+    this.tokenProvider = new GatewayHarborTokenProvider({ native: callSync(() => s.tokenProvider()) });
   }
+  /**
+   * Checks the options, exchanges the API key once and binds to the tenant the Gateway names.
+   * @throws {InvalidArgumentError} for a bad option, named in camelCase (`timeoutSeconds`, `proxyUrl`, ...).
+   * @throws {InsecureUrlError} for a plain-http base URL or proxy URL that is not loopback.
+   * @throws {GatewayAuthError} when the Gateway refuses or garbles the exchange.
+   * @throws {TenantBindingError} when `expectedTenantId` differs from the Gateway's answer.
+   */
   static async open(options: HarborSessionOptions): Promise<ServiceAccountHarborSession> {
-    return new ServiceAccountHarborSession(await call(native.HarborSession.open({ ...options })));
+    return new ServiceAccountHarborSession(await call(() => native.HarborSession.open(options)));
   }
   get tenantId(): string {
-    return this.s.tenantId;
+    return callSync(() => this.s.tenantId);
   }
   get closed(): boolean {
-    return this.s.closed;
+    return callSync(() => this.s.closed);
   }
   rotateHarborToken(): Promise<void> {
-    return call(this.s.rotateHarborToken());
+    return call(() => this.s.rotateHarborToken());
   }
   /** Refuse new calls, wait for in-flight ones. */
   dispose(): Promise<void> {
-    return call(this.s.close());
+    return call(() => this.s.close());
   }
   [asyncDispose](): Promise<void> {
     return this.dispose();
@@ -184,21 +322,27 @@ export class GatewaySignalClient {
     hide(this, "s", s);
   }
   get tenantId(): string {
-    return this.s.tenantId;
+    return callSync(() => this.s.tenantId);
   }
+  /**
+   * `GET /reputation/{operatorDid}`: the receipt, its signature checked (`signatureCheckedWith`
+   * says against which key), or null when Signal has none.
+   * @throws {SignatureInvalidError} for a tampered or unsigned receipt.
+   * @throws {InvalidArgumentError} for an `operatorDid` that is not a string.
+   */
   async reputationReceipt(operatorDid: string, scoreVersion?: string): Promise<ReputationReceiptEnvelope | null> {
-    const v = await call(this.s.read("reputation_receipt", operatorDid, scoreVersion));
+    const v = await call(() => this.s.read("reputation_receipt", operatorDid, scoreVersion));
     return v == null ? null : camel<ReputationReceiptEnvelope>(v);
   }
   async portfolioSummary(scoreVersion?: string): Promise<PortfolioSummary> {
-    return camel<PortfolioSummary>(await call(this.s.read("portfolio_summary", undefined, scoreVersion)));
+    return camel<PortfolioSummary>(await call(() => this.s.read("portfolio_summary", undefined, scoreVersion)));
   }
   async operatorExplanation(operatorDid: string, scoreVersion?: string): Promise<OperatorExplanation | null> {
-    const v = await call(this.s.read("operator_explanation", operatorDid, scoreVersion));
+    const v = await call(() => this.s.read("operator_explanation", operatorDid, scoreVersion));
     return v == null ? null : camel<OperatorExplanation>(v);
   }
   async operatorReviewStatus(operatorDid: string, scoreVersion?: string): Promise<OperatorReviewStatus | null> {
-    const v = await call(this.s.read("operator_review_status", operatorDid, scoreVersion));
+    const v = await call(() => this.s.read("operator_review_status", operatorDid, scoreVersion));
     return v == null ? null : camel<OperatorReviewStatus>(v);
   }
   toJSON(): object {
@@ -209,14 +353,18 @@ export class GatewaySignalClient {
   }
 }
 
-export interface SignalSessionOptions {
+export interface SignalSessionOptions extends TransportOptions {
   gatewayBaseUrl: string;
   apiKey: string;
-  timeoutSeconds?: number;
-  maxRetries?: number;
+  /** `live` or `sandbox`: the key must be for it. */
   expectedEnvironment?: string;
   expectedTenantId?: string;
-  /** Pins the receipt signing key. */
+  /**
+   * Pins Signal's receipt signing key (64 hex digits): receipts are then checked against it
+   * (`signatureCheckedWith: "pinned_key"`). Without it a receipt is checked against the key it
+   * names itself (`"embedded_key"`: integrity only, not who signed). Get the key from your
+   * Paybond dashboard's Signal settings (for the dev server: `LocalHarbor.signalPublicKeyHex`).
+   */
   trustedSigningKeyHex?: string;
 }
 
@@ -228,17 +376,21 @@ export class ServiceAccountSignalSession {
     hide(this, "s", s);
     this.signal = new GatewaySignalClient(s);
   }
+  /**
+   * @throws {InvalidArgumentError} for a bad option, named in camelCase.
+   * @throws {GatewayAuthError} when the Gateway refuses the key or the environment differs.
+   */
   static async open(options: SignalSessionOptions): Promise<ServiceAccountSignalSession> {
-    return new ServiceAccountSignalSession(await call(native.SignalSession.open({ ...options })));
+    return new ServiceAccountSignalSession(await call(() => native.SignalSession.open(options)));
   }
   get tenantId(): string {
-    return this.s.tenantId;
+    return callSync(() => this.s.tenantId);
   }
   get principal(): { tenantId: string; environment: string; [k: string]: unknown } {
-    return camel(this.s.principal());
+    return camel(callSync(() => this.s.principal()));
   }
   dispose(): Promise<void> {
-    return call(this.s.close());
+    return call(() => this.s.close());
   }
   [asyncDispose](): Promise<void> {
     return this.dispose();
@@ -264,44 +416,55 @@ export interface CapabilityBindingOptions {
   workflowId?: string;
 }
 
+function denyFor(e: unknown): Decision {
+  const err = e as Partial<PaybondError>;
+  return { decision: "deny", code: err?.code ?? "internal", reason: null, message: err?.message ?? String(e), auditId: null };
+}
+
 /** One intent and its capability token bound to a Harbor client: what adapters guard with. */
 export class CapabilityBinding {
   readonly harbor: HarborClient;
   declare private readonly g: NativeToolGuard;
+  /**
+   * @throws {InvalidArgumentError} for a bad argument (`harbor`, `intentId`, `capabilityToken`, `payeeSigningSeed`, ...).
+   * @throws {TokenIntentMismatchError} when the token is visibly bound to another intent or tenant.
+   */
   constructor(harbor: HarborClient, intentId: string, capabilityToken: string, options: CapabilityBindingOptions = {}) {
-    if (!(harbor instanceof HarborClient)) throw new TypeError("harbor: expected a HarborClient (session.harbor)");
+    if (!(harbor instanceof HarborClient)) {
+      throw new InvalidArgumentError("invalid argument `harbor`: expected a HarborClient (session.harbor)", { field: "harbor" });
+    }
     this.harbor = harbor;
-    const seed = options.payeeSigningSeed;
-    const g = callSync(
-      () =>
-        new native.ToolGuard(harbor.nativeHandle, {
-          intentId,
-          capabilityToken,
-          operations: options.operations,
-          payeeDid: options.payeeDid,
-          payeeSigningSeedHex: typeof seed === "string" ? seed : undefined,
-          payeeSigningSeed: seed instanceof Uint8Array ? Buffer.from(seed) : undefined,
-          evidenceVersion: options.evidenceVersion,
-          currency: options.currency,
-          agentSubject: options.agentSubject,
-          workflowId: options.workflowId,
-        }),
-    );
-    hide(this, "g", g);
+    const o = options !== null && typeof options === "object" ? { ...options, intentId, capabilityToken } : options;
+    hide(this, "g", callSync(() => new native.ToolGuard(harbor.nativeHandle, o)));
   }
   get intentId(): string {
-    return this.g.intentId;
+    return callSync(() => this.g.intentId);
   }
   get tenantId(): string {
-    return this.g.tenantId;
+    return callSync(() => this.g.tenantId);
   }
-  /** Ask Harbor whether this call may run. Never rejects for a failed verify: it resolves to a deny. */
-  async authorize(toolName: string, callId: string, args: unknown = {}, requestedSpendCents = 0): Promise<Decision> {
-    return camel<Decision>(await call(this.g.authorize(toolName, callId, args as object, requestedSpendCents)));
+  /**
+   * Ask Harbor whether this call may run. Never rejects: bad input (a spend that is not an
+   * exact integer in `0..=2^53-1`: `NaN`, `Infinity`, `99.99`, `"300"`, `true`...) and every
+   * failure on the way are a deny (`code: "invalid_argument"`, `"timeout"`, ...).
+   */
+  async authorize(toolName: string, callId: string, args: unknown = {}, requestedSpendCents: number | bigint = 0): Promise<Decision> {
+    try {
+      const argsJson = args === undefined || args === null ? undefined : toJsonText("args", args);
+      return camel<Decision>(await call(() => this.g.authorize(toolName, callId, argsJson, requestedSpendCents)));
+    } catch (e) {
+      return denyFor(e);
+    }
   }
-  /** Sign `payload` as the payee for this call and submit it (idempotent per call id). */
+  /**
+   * Sign `payload` as the payee for this call and submit it. The same payload again replays the
+   * first submission.
+   * @throws {EvidenceConflictError} for a different payload under a call id that already has evidence.
+   * @throws {InvalidArgumentError} for an empty `callId`, a payload JSON cannot carry, or a binding without a payee seed.
+   */
   async submitEvidence(toolName: string, callId: string, payload: Record<string, unknown>): Promise<EvidenceReceipt> {
-    return camel<EvidenceReceipt>(await call(this.g.submitEvidence(toolName, callId, payload)));
+    const text = toJsonText("payload", payload);
+    return camel<EvidenceReceipt>(await call(() => this.g.submitEvidence(toolName, callId, text)));
   }
   toJSON(): object {
     return { tenantId: this.tenantId, intentId: this.intentId };
@@ -315,7 +478,7 @@ export interface SignEvidenceArgs {
   tenantId: string;
   intentId: string;
   payeeDid: string;
-  /** The evidence payload. */
+  /** The evidence payload; sent to the core as `JSON.stringify` text (integers stay integers). */
   payload?: unknown;
   /** Exact JSON text of the payload; wins over `payload` (JS numbers cannot carry 1.0 vs 1 or ints above 2^53). */
   payloadJson?: string;
@@ -336,23 +499,14 @@ export interface SignedEvidence {
   body: EvidenceBody;
 }
 
-/** Signs an evidence binding as the payee and returns the exact signed bytes and body. */
+/**
+ * Signs an evidence binding as the payee and returns the exact signed bytes and body.
+ * The digest is taken from the payload's JSON text as Harbor reads it.
+ * @throws {InvalidArgumentError} naming the bad field (`payload` for NaN/Infinity/bigint/cycles, `payeeSigningSeed`, `intentId`, ...).
+ */
 export function signPayeeEvidence(args: SignEvidenceArgs): SignedEvidence {
-  const seed = args.payeeSigningSeed;
-  const r = callSync(() =>
-    native.signPayeeEvidence({
-      tenantId: args.tenantId,
-      intentId: args.intentId,
-      payeeDid: args.payeeDid,
-      payload: args.payloadJson === undefined ? (args.payload as object) : undefined,
-      payloadJson: args.payloadJson,
-      artifactsBlake3Hex: args.artifactsBlake3Hex,
-      submittedAtRfc3339: args.submittedAtRfc3339,
-      payeeSigningSeedHex: typeof seed === "string" ? seed : undefined,
-      payeeSigningSeed: seed instanceof Uint8Array ? Buffer.from(seed) : undefined,
-      version: args.version,
-    }),
-  );
+  const a = args !== null && typeof args === "object" ? { ...args, payload: undefined, payloadJson: args.payloadJson ?? toJsonText("payload", args.payload) } : args;
+  const r = callSync(() => native.signPayeeEvidence(a as Parameters<typeof native.signPayeeEvidence>[0]));
   return { signBytesHex: r.signBytesHex, bodyJson: r.bodyJson, body: JSON.parse(r.bodyJson) as EvidenceBody };
 }
 
@@ -363,5 +517,6 @@ export function signPayeeEvidenceBinding(args: SignEvidenceArgs): EvidenceBody {
 
 /** BLAKE3 of the canonical JSON of `value` (or of exact JSON text), hex. */
 export function jsonValueDigestHex(value: unknown, valueIsJsonText = false): string {
-  return callSync(() => native.jsonValueDigestHex(valueIsJsonText ? String(value) : JSON.stringify(value)));
+  const text = valueIsJsonText ? value : toJsonText("value", value);
+  return callSync(() => native.jsonValueDigestHex(text as string));
 }

@@ -1,106 +1,175 @@
 /**
  * Errors thrown by Paybond Kit. Every native error is converted in one place
- * ({@link fromNative}); messages never contain an API key, JWT, capability token or seed.
+ * ({@link fromNative}): the class comes from the core's `class_name()`, the fields
+ * from the core's `fields()` (camelCased), plus the core's stable `code`.
+ * Messages never contain an API key, JWT, capability token or seed.
  */
 
+type Opts = { cause?: unknown };
+
 export class PaybondError extends Error {
-  /** Stable machine-readable code. */
+  /** Stable machine-readable code (also the guard's deny code). */
   code: string;
-  constructor(message: string, code = "paybond_error", options?: { cause?: unknown }) {
+  constructor(message: string, code = "paybond_error", options?: Opts) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
   }
 }
 
-/** Harbor answered HTTP >= 400 (after retries); `bodyText` is redacted. */
+/** Harbor answered an HTTP status other than success (after retries); `bodyText` is redacted. */
 export class HarborHttpError extends PaybondError {
-  constructor(message: string, readonly statusCode: number, readonly url: string, readonly bodyText: string, options?: { cause?: unknown }) {
+  readonly statusCode: number;
+  readonly url: string;
+  readonly bodyText: string;
+  constructor(message: string, fields: { statusCode?: number; url?: string; bodyText?: string } = {}, options?: Opts) {
     super(message, "http_error", options);
+    this.statusCode = fields.statusCode ?? 0;
+    this.url = fields.url ?? "";
+    this.bodyText = fields.bodyText ?? "";
   }
 }
 
-/** The Gateway refused the API-key exchange, or a refresh named another tenant. */
+/** The Gateway refused or garbled the API-key exchange, or a refresh named another tenant. */
 export class GatewayAuthError extends PaybondError {
-  constructor(message: string, readonly statusCode: number | null = null, readonly bodyText: string | null = null, options?: { cause?: unknown }) {
+  readonly statusCode: number | null;
+  readonly bodyText: string | null;
+  constructor(message: string, fields: { statusCode?: number | null; bodyText?: string | null } = {}, options?: Opts) {
     super(message, "gateway_auth", options);
+    this.statusCode = fields.statusCode ?? null;
+    this.bodyText = fields.bodyText ?? null;
   }
 }
 
-/** Signal answered HTTP >= 400. */
+/** Signal answered an HTTP status other than success. */
 export class SignalHttpError extends PaybondError {
-  constructor(message: string, readonly statusCode: number, readonly url: string, readonly bodyText: string, options?: { cause?: unknown }) {
+  readonly statusCode: number;
+  readonly url: string;
+  readonly bodyText: string;
+  constructor(message: string, fields: { statusCode?: number; url?: string; bodyText?: string } = {}, options?: Opts) {
     super(message, "signal_http_error", options);
+    this.statusCode = fields.statusCode ?? 0;
+    this.url = fields.url ?? "";
+    this.bodyText = fields.bodyText ?? "";
   }
 }
 
 /** A response named another tenant, intent or operator than the client is bound to. */
 export class TenantBindingError extends PaybondError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, _fields: Record<string, never> = {}, options?: Opts) {
     super(message, "tenant_mismatch", options);
   }
 }
 
 /** A base URL that is not https:// (plain http:// is for loopback only). */
 export class InsecureUrlError extends PaybondError {
-  constructor(message: string, readonly url: string | null = null, options?: { cause?: unknown }) {
+  readonly url: string | null;
+  constructor(message: string, fields: { url?: string | null } = {}, options?: Opts) {
     super(message, "insecure_url", options);
+    this.url = fields.url ?? null;
   }
 }
 
-/** Connection refused or reset, a body cut short. */
+/** Connection refused or reset, a body cut short, a redirect refused on the way. */
 export class TransportError extends PaybondError {
-  constructor(message: string, readonly url: string | null = null, options?: { cause?: unknown }) {
+  readonly url: string | null;
+  constructor(message: string, fields: { url?: string | null } = {}, options?: Opts) {
     super(message, "transport_error", options);
+    this.url = fields.url ?? null;
   }
 }
 
-/** Every attempt timed out. */
+/** The call's deadline passed, or the per-attempt timeout elapsed on the last attempt. */
 export class PaybondTimeoutError extends PaybondError {
-  constructor(message: string, readonly url: string | null = null, options?: { cause?: unknown }) {
+  readonly url: string | null;
+  /** The per-attempt timeout (`timeoutSeconds`), in ms. */
+  readonly timeoutMs: number | null;
+  /** The per-call deadline across all attempts and waits (`deadlineSeconds`), in ms. */
+  readonly deadlineMs: number | null;
+  /** How many attempts were made. */
+  readonly attempts: number | null;
+  /** How long the call took in total, in ms. */
+  readonly elapsedMs: number | null;
+  constructor(
+    message: string,
+    fields: { url?: string | null; timeoutMs?: number; deadlineMs?: number; attempts?: number; elapsedMs?: number } = {},
+    options?: Opts,
+  ) {
     super(message, "timeout", options);
+    this.url = fields.url ?? null;
+    this.timeoutMs = fields.timeoutMs ?? null;
+    this.deadlineMs = fields.deadlineMs ?? null;
+    this.attempts = fields.attempts ?? null;
+    this.elapsedMs = fields.elapsedMs ?? null;
   }
 }
 
-/** A 2xx answer off the wire contract (bad JSON, a string `allow`, a missing `audit_id`...). */
+/** An answer off the wire contract (bad JSON, duplicate keys, wrong content type, too large, a string `allow`...). */
 export class InvalidResponseError extends PaybondError {
-  constructor(message: string, readonly url: string | null = null, options?: { cause?: unknown }) {
+  readonly url: string | null;
+  constructor(message: string, fields: { url?: string | null } = {}, options?: Opts) {
     super(message, "invalid_response", options);
+    this.url = fields.url ?? null;
   }
 }
 
 /** Signing failed. */
 export class SigningError extends PaybondError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, _fields: Record<string, never> = {}, options?: Opts) {
     super(message, "signing_error", options);
   }
 }
 
-/** A signature that should verify does not (e.g. a tampered Signal receipt). */
+/** A signature that should verify does not (a tampered or unsigned Signal receipt). */
 export class SignatureInvalidError extends PaybondError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, _fields: Record<string, never> = {}, options?: Opts) {
     super(message, "signature_invalid", options);
   }
 }
 
 /** The capability token is bound to another intent or tenant; nothing was sent. */
 export class TokenIntentMismatchError extends PaybondError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** `"intent"` or `"tenant"`. */
+  readonly boundKind: string | null;
+  readonly bound: string | null;
+  readonly requested: string | null;
+  constructor(message: string, fields: { boundKind?: string; bound?: string; requested?: string } = {}, options?: Opts) {
     super(message, "token_intent_mismatch", options);
+    this.boundKind = fields.boundKind ?? null;
+    this.bound = fields.bound ?? null;
+    this.requested = fields.requested ?? null;
   }
 }
 
 /** The session was closed and refuses new calls. */
 export class SessionClosedError extends PaybondError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, _fields: Record<string, never> = {}, options?: Opts) {
     super(message, "session_closed", options);
   }
 }
 
-/** A caller argument is wrong; `field` names it. */
+/** A caller argument is wrong; `field` names it in camelCase (`requestedSpendCents`, `timeoutSeconds`...). */
 export class InvalidArgumentError extends PaybondError {
-  constructor(message: string, readonly field: string | null = null, options?: { cause?: unknown }) {
+  readonly field: string | null;
+  constructor(message: string, fields: { field?: string | null } = {}, options?: Opts) {
     super(message, "invalid_argument", options);
+    this.field = fields.field ?? null;
+  }
+}
+
+/** Evidence for this call id was already signed with a different payload; the first payload stands. */
+export class EvidenceConflictError extends PaybondError {
+  readonly callId: string | null;
+  constructor(message: string, fields: { callId?: string | null } = {}, options?: Opts) {
+    super(message, "evidence_conflict", options);
+    this.callId = fields.callId ?? null;
+  }
+}
+
+/** A bug in the kit (a caught panic). Never an allow: guards turn it into a deny. */
+export class InternalError extends PaybondError {
+  constructor(message: string, _fields: Record<string, never> = {}, options?: Opts) {
+    super(message, "internal", options);
   }
 }
 
@@ -113,14 +182,32 @@ export class PaybondDeniedError extends PaybondError {
 
 const MARK = "PAYBOND_ERROR:";
 
+type ErrorClass = new (message: string, fields?: never, options?: Opts) => PaybondError;
+
+/** Core `class_name()` → class. */
+const CLASSES: Record<string, ErrorClass> = {
+  HarborHttpError,
+  GatewayAuthError,
+  SignalHttpError,
+  TenantBindingError,
+  InsecureUrlError,
+  TransportError,
+  PaybondTimeoutError,
+  InvalidResponseError,
+  SigningError,
+  SignatureInvalidError,
+  TokenIntentMismatchError,
+  SessionClosedError,
+  InvalidArgumentError,
+  EvidenceConflictError,
+  InternalError,
+} as unknown as Record<string, ErrorClass>;
+
 interface NativePayload {
   kind: string;
   code: string;
   message: string;
-  statusCode?: number | null;
-  url?: string | null;
-  bodyText?: string | null;
-  field?: string | null;
+  fields?: Record<string, unknown>;
 }
 
 /** Converts any error thrown by the native module into the matching class. */
@@ -128,51 +215,23 @@ export function fromNative(err: unknown): Error {
   if (err instanceof PaybondError) return err;
   const raw = err instanceof Error ? err.message : String(err);
   const at = raw.indexOf(MARK);
-  if (at < 0) return err instanceof Error ? new PaybondError(raw, "internal", { cause: err }) : new PaybondError(raw, "internal");
+  // Not from the kit's own conversion (should not happen): still typed, never an allow.
+  if (at < 0) return new InternalError(`unexpected native error: ${raw}`);
   let p: NativePayload;
   try {
     p = JSON.parse(raw.slice(at + MARK.length)) as NativePayload;
   } catch {
-    return new PaybondError(raw, "internal");
+    return new InternalError("unreadable native error");
   }
-  const o = { cause: err };
-  const m = p.message;
-  switch (p.kind) {
-    case "HarborHttpError":
-      return new HarborHttpError(m, p.statusCode ?? 0, p.url ?? "", p.bodyText ?? "", o);
-    case "SignalHttpError":
-      return new SignalHttpError(m, p.statusCode ?? 0, p.url ?? "", p.bodyText ?? "", o);
-    case "GatewayAuthError":
-      return new GatewayAuthError(m, p.statusCode ?? null, p.bodyText ?? null, o);
-    case "TenantBindingError":
-      return new TenantBindingError(m, o);
-    case "InsecureUrlError":
-      return new InsecureUrlError(m, p.url ?? null, o);
-    case "TransportError":
-      return new TransportError(m, p.url ?? null, o);
-    case "PaybondTimeoutError":
-      return new PaybondTimeoutError(m, p.url ?? null, o);
-    case "InvalidResponseError":
-      return new InvalidResponseError(m, p.url ?? null, o);
-    case "SigningError":
-      return new SigningError(m, o);
-    case "SignatureInvalidError":
-      return new SignatureInvalidError(m, o);
-    case "TokenIntentMismatchError":
-      return new TokenIntentMismatchError(m, o);
-    case "SessionClosedError":
-      return new SessionClosedError(m, o);
-    case "InvalidArgumentError":
-      return new InvalidArgumentError(m, p.field ?? null, o);
-    default:
-      return new PaybondError(m, p.code, o);
-  }
+  const Cls = Object.prototype.hasOwnProperty.call(CLASSES, p.kind) ? CLASSES[p.kind]! : undefined;
+  if (!Cls) return new PaybondError(p.message, p.code);
+  return new Cls(p.message, (p.fields ?? {}) as never);
 }
 
-/** Awaits a native promise, converting its rejection. */
-export async function call<T>(p: Promise<T>): Promise<T> {
+/** Runs a native call that returns a promise; converts a sync throw or a rejection. */
+export async function call<T>(f: () => Promise<T>): Promise<T> {
   try {
-    return await p;
+    return await f();
   } catch (e) {
     throw fromNative(e);
   }

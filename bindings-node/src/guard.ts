@@ -2,11 +2,19 @@
 
 import { randomUUID } from "node:crypto";
 import { CapabilityBinding } from "./client.js";
-import { PaybondDeniedError } from "./errors.js";
+import { callSync, InvalidArgumentError, PaybondDeniedError } from "./errors.js";
+import native from "./native-binding.js";
 import { describeDecision, isAllowed, type Decision, type EvidenceReceipt } from "./types.js";
 
 export type OnError = "deny" | "raise";
-export type SpendSpec<T> = number | ((arg: T) => number | Promise<number>);
+/**
+ * Cents to reserve per call: an exact integer in `0..=2^53-1` (a number or a bigint), or a
+ * function of the call returning one. Anything else (`NaN`, `Infinity`, `99.99`, `"300"`,
+ * `true`...) is judged by the core: a static value throws `InvalidArgumentError`
+ * (`requestedSpendCents`) at construction; a function's result becomes a deny
+ * (`invalid_argument`) before any request, and the tool does not run.
+ */
+export type SpendSpec<T> = number | bigint | ((arg: T) => number | bigint | Promise<number | bigint>);
 
 /** What happened to one guarded call (passed to `onDecision`). */
 export interface GuardEvent {
@@ -16,6 +24,8 @@ export interface GuardEvent {
   ran: boolean;
   evidence?: EvidenceReceipt | null;
   evidenceError?: string | null;
+  /** The error code of a failed evidence submission (`evidence_conflict`, `invalid_response`, ...). */
+  evidenceErrorCode?: string | null;
 }
 
 export function denyDecision(code: string, message: string): Decision {
@@ -26,14 +36,16 @@ export function callIdOrNew(raw: unknown): string {
   return raw ? String(raw) : `pbk-${randomUUID()}`;
 }
 
+/** Checks adapter options; throws `InvalidArgumentError` naming the option. */
 export function checkOptions(binding: unknown, onError: unknown, spend: unknown): void {
   if (binding !== undefined && !(binding instanceof CapabilityBinding)) {
-    throw new TypeError("binding: expected a paybond-kit CapabilityBinding");
+    throw new InvalidArgumentError("invalid argument `binding`: expected a paybond-kit CapabilityBinding", { field: "binding" });
   }
-  if (onError !== "deny" && onError !== "raise") throw new TypeError(`onError: expected "deny" or "raise", got ${String(onError)}`);
-  if (!(typeof spend === "function" || (Number.isInteger(spend) && (spend as number) >= 0))) {
-    throw new TypeError("requestedSpendCents: expected an integer >= 0 or a function returning one");
+  if (onError !== "deny" && onError !== "raise") {
+    throw new InvalidArgumentError(`invalid argument \`onError\`: expected "deny" or "raise", got ${typeof onError === "string" ? JSON.stringify(onError) : typeof onError}`, { field: "onError" });
   }
+  // A static spend is judged by the core now; a function's result at each call.
+  if (typeof spend !== "function") callSync(() => native._checkSpendCents(spend));
 }
 
 export class GuardCore<A> {
@@ -52,15 +64,14 @@ export class GuardCore<A> {
     }
   }
 
-  /** Never throws: any failure on the way to an allow is a deny. */
+  /** Never throws: any failure on the way to an allow is a deny (a bad spend is judged by the core). */
   async authorize(binding: CapabilityBinding, name: string, callId: string, args: unknown, spendArg: A): Promise<Decision> {
     try {
       const s = typeof this.spend === "function" ? await this.spend(spendArg) : this.spend;
-      if (!Number.isInteger(s) || s < 0) return denyDecision("invalid_argument", `requestedSpendCents must resolve to an integer >= 0, got ${String(s)}`);
       return await binding.authorize(name, callId, args ?? {}, s);
     } catch (e) {
       const err = e as { code?: string; message?: string };
-      return denyDecision(err.code ?? "guard_error", err.message ?? String(e));
+      return denyDecision(err?.code ?? "guard_error", err?.message ?? String(e));
     }
   }
 
@@ -75,15 +86,17 @@ export class GuardCore<A> {
     const result = await execute();
     let evidence: EvidenceReceipt | null = null;
     let evidenceError: string | null = null;
+    let evidenceErrorCode: string | null = null;
     if (this.evidence) {
       try {
         evidence = await binding.submitEvidence(name, callId, await this.evidence(arg, result));
       } catch (e) {
-        evidenceError = e instanceof Error ? `${(e as { code?: string }).code ?? e.name}: ${e.message}` : String(e);
+        evidenceErrorCode = e instanceof Error ? ((e as { code?: string }).code ?? e.name) : "error";
+        evidenceError = e instanceof Error ? `${evidenceErrorCode}: ${e.message}` : String(e);
         if (this.onError === "raise") throw e;
       }
     }
-    this.emit({ toolName: name, callId, decision, ran: true, evidence, evidenceError });
+    this.emit({ toolName: name, callId, decision, ran: true, evidence, evidenceError, evidenceErrorCode });
     return result;
   }
 }

@@ -8,6 +8,7 @@ export {
   GatewayHarborTokenProvider,
   GatewaySignalClient,
   HarborClient,
+  IntentCreated,
   ServiceAccountHarborSession,
   ServiceAccountSignalSession,
   jsonValueDigestHex,
@@ -17,16 +18,20 @@ export {
 export type {
   CapabilityBindingOptions,
   HarborSessionOptions,
+  IntentCreationInput,
   SignEvidenceArgs,
   SignedEvidence,
   SignalSessionOptions,
   TokenProviderOptions,
+  TransportOptions,
   VerifyCapabilityArgs,
 } from "./client.js";
 export {
+  EvidenceConflictError,
   GatewayAuthError,
   HarborHttpError,
   InsecureUrlError,
+  InternalError,
   InvalidArgumentError,
   InvalidResponseError,
   PaybondDeniedError,

@@ -9,6 +9,7 @@ import { createMiddleware, ToolMessage } from "langchain";
 import { tool as makeTool } from "@langchain/core/tools";
 import type { CapabilityBinding } from "./client.js";
 import { callIdOrNew, checkOptions, GuardCore, type GuardEvent, type OnError, type SpendSpec } from "./guard.js";
+import { InvalidArgumentError } from "./errors.js";
 import { describeDecision } from "./types.js";
 
 export type { GuardEvent } from "./guard.js";
@@ -21,7 +22,11 @@ export interface ToolCallRequestLike {
 
 export interface PaybondMiddlewareOptions {
   binding: CapabilityBinding;
-  /** Cents to reserve: a number, or a function of the request. */
+  /**
+   * Cents to reserve: an exact integer in `0..=2^53-1`, or a function of the request returning one.
+   * A bad static value throws `InvalidArgumentError` (`requestedSpendCents`) here; a bad result of
+   * the function is a deny (`invalid_argument`) for that call: the tool does not run.
+   */
   requestedSpendCents?: SpendSpec<ToolCallRequestLike>;
   /** `"deny"` (default): a deny becomes an error ToolMessage. `"raise"`: throw PaybondDeniedError. */
   onError?: OnError;
@@ -31,14 +36,18 @@ export interface PaybondMiddlewareOptions {
 }
 
 function core(o: PaybondMiddlewareOptions): GuardCore<ToolCallRequestLike> {
+  if (o === null || typeof o !== "object") throw new InvalidArgumentError("invalid argument `options`: expected an object", { field: "options" });
   const spend = o.requestedSpendCents ?? 0;
   const onError = o.onError ?? "deny";
-  if (!o.binding) throw new TypeError("binding: a paybond-kit CapabilityBinding is required");
+  if (!o.binding) throw new InvalidArgumentError("invalid argument `binding`: a paybond-kit CapabilityBinding is required", { field: "binding" });
   checkOptions(o.binding, onError, spend);
   return new GuardCore(spend, onError, o.evidence, o.onDecision);
 }
 
-/** A LangChain agent middleware: verify each tool call with Harbor before it runs. */
+/**
+ * A LangChain agent middleware: verify each tool call with Harbor before it runs.
+ * @throws {InvalidArgumentError} for a bad option (`binding`, `onError`, `requestedSpendCents`).
+ */
 export function createPaybondMiddleware(options: PaybondMiddlewareOptions) {
   const g = core(options);
   const binding = options.binding;

@@ -7,6 +7,7 @@
 
 import { defineToolInputGuardrail, ToolGuardrailFunctionOutputFactory } from "@openai/agents";
 import { CapabilityBinding } from "./client.js";
+import { InvalidArgumentError } from "./errors.js";
 import { callIdOrNew, checkOptions, denyDecision, GuardCore, type GuardEvent, type SpendSpec } from "./guard.js";
 import { describeDecision, isAllowed, type Decision } from "./types.js";
 
@@ -21,6 +22,11 @@ export interface GuardrailDataLike {
 export interface PaybondGuardrailOptions {
   /** The binding; otherwise the run context (`run(agent, input, { context: binding })`). */
   binding?: CapabilityBinding;
+  /**
+   * Cents to reserve: an exact integer in `0..=2^53-1`, or a function of the guardrail data returning one.
+   * A bad static value throws `InvalidArgumentError` (`requestedSpendCents`) here; a bad result of the
+   * function is a deny (`rejectContent` with `invalid_argument`): the tool does not run.
+   */
   requestedSpendCents?: SpendSpec<GuardrailDataLike>;
   name?: string;
   onDecision?: (e: GuardEvent) => void;
@@ -30,8 +36,12 @@ function info(d: Decision): Record<string, unknown> {
   return { paybond: d.decision, code: d.code ?? null, reason: d.reason ?? null, auditId: d.auditId ?? null, remainingCents: d.remainingCents ?? null };
 }
 
-/** A tool input guardrail that calls Harbor `/verify` before the tool runs. */
+/**
+ * A tool input guardrail that calls Harbor `/verify` before the tool runs.
+ * @throws {InvalidArgumentError} for a bad option (`binding`, `requestedSpendCents`).
+ */
 export function paybondCapabilityInputGuardrail(options: PaybondGuardrailOptions = {}) {
+  if (options === null || typeof options !== "object") throw new InvalidArgumentError("invalid argument `options`: expected an object", { field: "options" });
   const spend = options.requestedSpendCents ?? 0;
   checkOptions(options.binding, "deny", spend);
   const g = new GuardCore<GuardrailDataLike>(spend, "deny", undefined, options.onDecision);

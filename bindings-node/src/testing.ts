@@ -6,6 +6,7 @@ import { call, callSync } from "./errors.js";
 import { camel } from "./types.js";
 
 type NativeDevServer = InstanceType<typeof native.DevServer>;
+type NativeHostile = InstanceType<typeof native.HostileServer>;
 const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? (Symbol.for("Symbol.asyncDispose") as typeof Symbol.asyncDispose);
 
 export const FAULT_KINDS = [
@@ -69,7 +70,7 @@ export class LocalHarbor {
     Object.defineProperty(this, "s", { value: s, enumerable: false });
   }
   static async start(options: LocalHarborOptions = {}): Promise<LocalHarbor> {
-    return new LocalHarbor(await call(native.DevServer.start(options)));
+    return new LocalHarbor(await call(() => native.DevServer.start(options)));
   }
   get gatewayUrl(): string {
     return this.s.gatewayUrl;
@@ -143,5 +144,108 @@ export class LocalHarbor {
   }
   [inspect.custom](): string {
     return `LocalHarbor { gatewayUrl: ${JSON.stringify(this.gatewayUrl)}, harborUrl: ${JSON.stringify(this.harborUrl)}, tenantId: ${JSON.stringify(this.tenantId)} }`;
+  }
+}
+
+/** One case of the hostile corpus (`tests/scenarios/hostile.json`). */
+export interface HostileCase {
+  id: string;
+  /** Class of fault, e.g. `redirect`, `duplicate_keys`. */
+  class: string;
+  /** `exchange`, `verify`, `evidence`, `principal`, `signal_receipt` or `ledger_tip`. */
+  route: string;
+  /** Acceptable error / deny codes (`harbor_denied`: Harbor answered a deny). */
+  expectCodes: string[];
+  /** Whether the answer echoes a secret (no output may contain one, nor its first 16 characters). */
+  secretEcho: boolean;
+  /** The case object as it appears in the corpus. */
+  raw: Record<string, unknown>;
+}
+
+export interface HostileHarborOptions {
+  /** The corpus file; default: the repository's `tests/scenarios/hostile.json`. */
+  corpusPath?: string;
+}
+
+/**
+ * A raw-socket hostile Gateway + Harbor + Signal on loopback (one URL for all), serving the
+ * language-neutral corpus: every request gets a good answer except those of the current case's
+ * route, which get the case's hostile bytes. Redirects point at an *evil* listener and
+ * `proxyUrl` is a listener acting as an HTTP proxy; both answer a perfect allow and count hits, so a
+ * fail-closed client leaves `evilHits()` and `proxyHits()` at 0.
+ * `await using h = await HostileHarbor.start()`.
+ */
+export class HostileHarbor {
+  declare private readonly s: NativeHostile;
+  private constructor(s: NativeHostile) {
+    Object.defineProperty(this, "s", { value: s, enumerable: false });
+  }
+  static async start(options: HostileHarborOptions = {}): Promise<HostileHarbor> {
+    return new HostileHarbor(await call(() => native.HostileServer.start(options.corpusPath)));
+  }
+  /** Base URL of the Gateway and of Harbor (`http://127.0.0.1:PORT`). */
+  get url(): string {
+    return this.s.url;
+  }
+  /** The listener every redirect points at. */
+  get evilUrl(): string {
+    return this.s.evilUrl;
+  }
+  /** A listener that acts as an HTTP proxy (for `proxyUrl` and `HTTP_PROXY` tests). */
+  get proxyUrl(): string {
+    return this.s.proxyUrl;
+  }
+  /** The API key to open sessions with (a secret: not shown by inspect). */
+  get apiKey(): string {
+    return this.s.apiKey;
+  }
+  /** The Harbor JWT the good exchange hands out (a secret). */
+  get jwt(): string {
+    return this.s.jwt;
+  }
+  get signalPublicKeyHex(): string {
+    return this.s.signalPublicKeyHex;
+  }
+  /** The corpus's test settings (`timeout_ms`, `deadline_ms`, `tenant`, `payee_did`, ...). */
+  get defaults(): Record<string, unknown> {
+    return this.s.defaults() as Record<string, unknown>;
+  }
+  /**
+   * Serve `id` from now on (`null`: every answer good) and reset the per-route hit counters.
+   * `exchangeMode` for `exchange` cases: `"every"` (seen at session open) or `"after_first"`
+   * (the first exchange is good, the next Harbor request answers 401, the re-mint gets the case).
+   */
+  setCase(id: string | null, exchangeMode: "every" | "after_first" = "every"): void {
+    callSync(() => this.s.setCase(id, exchangeMode));
+  }
+  /** Requests the evil listener received (redirects followed). */
+  evilHits(): number {
+    return this.s.evilHits();
+  }
+  /** Requests the proxy listener received. */
+  proxyHits(): number {
+    return this.s.proxyHits();
+  }
+  /** Requests the main listener received for `route` since the last `setCase`. */
+  hits(route: string): number {
+    return this.s.hits(route);
+  }
+  caseIds(): string[] {
+    return this.s.caseIds();
+  }
+  case(id: string): HostileCase | null {
+    return (this.s.case(id) as HostileCase | null) ?? null;
+  }
+  async dispose(): Promise<void> {
+    this.s.shutdown();
+  }
+  [asyncDispose](): Promise<void> {
+    return this.dispose();
+  }
+  toJSON(): object {
+    return { url: this.url, evilUrl: this.evilUrl, proxyUrl: this.proxyUrl };
+  }
+  [inspect.custom](): string {
+    return `HostileHarbor { url: ${JSON.stringify(this.url)}, evilUrl: ${JSON.stringify(this.evilUrl)}, proxyUrl: ${JSON.stringify(this.proxyUrl)} }`;
   }
 }

@@ -39,7 +39,10 @@ export interface Decision {
   auditId?: string | null;
   decisionId?: string | null;
   remainingCents?: number | null;
-  /** Stable deny code (`harbor_denied`, `transport_error`, `timeout`, `http_error`, `invalid_response`, ...). */
+  /**
+   * Stable deny code: `harbor_denied`, or the code of what failed (`invalid_argument`, `transport_error`,
+   * `timeout`, `http_error`, `invalid_response`, `tenant_mismatch`, `gateway_auth`, `internal`, ...).
+   */
   code?: string | null;
   /** Harbor's own code when Harbor denied (e.g. `budget_exceeded`). */
   reason?: string | null;
@@ -100,6 +103,13 @@ export interface ReputationReceiptEnvelope {
   schemaVersion: number;
   updatedAt: string;
   receipt: ReputationReceipt;
+  /**
+   * Which key the receipt's signature was checked against: `"pinned_key"` (the session's
+   * `trustedSigningKeyHex`: proves Signal signed it) or `"embedded_key"` (the key the receipt
+   * names itself: integrity only). An unsigned receipt is a `SignatureInvalidError`, never a result.
+   */
+  signatureCheckedWith: "pinned_key" | "embedded_key";
+  [extra: string]: unknown;
 }
 
 export interface OperatorReviewStatus {

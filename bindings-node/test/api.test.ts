@@ -30,7 +30,7 @@ describe("API against LocalHarbor", () => {
       const b = t.harbor.createIntent({ allowedTools: ["search"], amountCents: 100 });
       const e1 = await t.session.harbor.verifyCapability({ intentId: "nope", token: a.capabilityToken, operation: "search", requestedSpendCents: 1 }).catch((e) => e);
       expect(e1).toBeInstanceOf(pk.InvalidArgumentError);
-      expect(e1.field).toBe("intent_id");
+      expect(e1.field).toBe("intentId");
       const e2 = await t.session.harbor.verifyCapability({ intentId: a.intentId, token: a.capabilityToken, operation: "search", requestedSpendCents: -1 }).catch((e) => e);
       expect(e2).toBeInstanceOf(pk.InvalidArgumentError);
       const before = t.harbor.stats().verifies;
@@ -128,7 +128,7 @@ describe("API against LocalHarbor", () => {
       const { binding } = t.bind(["search"]);
       const e2 = await binding.submitEvidence("search", "c1", { ok: true }).catch((x) => x);
       expect(e2).toBeInstanceOf(pk.InvalidArgumentError);
-      expect(e2.field).toBe("payee_signing_seed");
+      expect(e2.field).toBe("payeeSigningSeed");
     } finally {
       await t.close();
     }

@@ -2,14 +2,14 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { createAgent, tool, ToolMessage, AIMessage } from "langchain";
 import { fakeModel } from "@langchain/core/testing";
-import { Agent, Runner, tool as agentsTool, setTracingDisabled, type Model, type ModelRequest, type ModelResponse } from "@openai/agents";
-import { Usage } from "@openai/agents-core";
+import { Agent, Runner, tool as agentsTool, setTracingDisabled } from "@openai/agents";
 import { StateGraph, MessagesAnnotation, START, END } from "@langchain/langgraph";
 import { ToolNode } from "@langchain/langgraph/prebuilt";
 import { createPaybondMiddleware, guardTools } from "../dist/esm/langchain.js";
 import { guardFunctionTools, paybondCapabilityInputGuardrail } from "../dist/esm/openai-agents.js";
 import { PaybondDeniedError } from "../dist/esm/index.js";
 import { setup, VERIFY_FAULTS } from "./helpers.js";
+import { ScriptedModel } from "./scripted-model.js";
 
 setTracingDisabled(true);
 
@@ -112,31 +112,6 @@ describe("LangGraph ToolNode with guarded tools", () => {
     }
   });
 });
-
-class ScriptedModel implements Model {
-  inputs: unknown[] = [];
-  constructor(private calls: [string, Record<string, unknown>][]) {}
-  async getResponse(request: ModelRequest): Promise<ModelResponse> {
-    this.inputs.push(request.input);
-    const output =
-      this.inputs.length === 1
-        ? this.calls.map(([name, args], k) => ({ type: "function_call" as const, id: `fc_${k}`, callId: `call_${k}`, name, arguments: JSON.stringify(args), status: "completed" as const }))
-        : [{ type: "message" as const, id: "m1", role: "assistant" as const, status: "completed" as const, content: [{ type: "output_text" as const, text: "done" }] }];
-    return { usage: new Usage(), output, responseId: undefined } as unknown as ModelResponse;
-  }
-  // eslint-disable-next-line require-yield
-  async *getStreamedResponse(): AsyncIterable<never> {
-    throw new Error("not used");
-  }
-  toolOutputs(): Record<string, string> {
-    const last = (this.inputs.at(-1) ?? []) as { type?: string; callId?: string; output?: unknown }[];
-    const out: Record<string, string> = {};
-    for (const it of Array.isArray(last) ? last : []) {
-      if (it.type === "function_call_result") out[String(it.callId)] = JSON.stringify(it.output);
-    }
-    return out;
-  }
-}
 
 function agentTools(counts: Record<string, number>) {
   return [

@@ -16,6 +16,7 @@ const prelude = `
 import { ServiceAccountHarborSession, CapabilityBinding } from ${JSON.stringify(dist + "index.js")};
 import { LocalHarbor } from ${JSON.stringify(dist + "testing.js")};
 const h = await LocalHarbor.start();
+globalThis.keepDevServer = h; // nothing else references it once the module has run: keep it from GC
 const s = await ServiceAccountHarborSession.open({ gatewayBaseUrl: h.gatewayUrl, apiKey: h.apiKey, harborBaseUrl: h.harborUrl });
 const i = h.createIntent({ allowedTools: ["search"], amountCents: 1000 });
 `;
@@ -52,8 +53,9 @@ process.exit(0);
 import { Worker } from "node:worker_threads";
 for (let k = 0; k < 3; k++) {
   const w = new Worker(${JSON.stringify(workerFile)}, { execArgv: [], workerData: { gw: h.gatewayUrl, hb: h.harborUrl, key: h.apiKey, intentId: i.intentId, token: i.capabilityToken } });
+  const exited = new Promise((res) => w.once("exit", res)); // listen before the worker can exit
   const ok = await new Promise((res, rej) => { w.once("message", res); w.once("error", rej); });
-  await new Promise((res) => w.once("exit", res));
+  await exited;
   console.log("worker", ok);
 }
 const v = await s.harbor.verifyCapability({ intentId: i.intentId, token: i.capabilityToken, operation: "search", requestedSpendCents: 1 });

@@ -66,6 +66,8 @@ async function main(): Promise<void> {
     gatewayBaseUrl: harbor.gatewayUrl,
     apiKey: harbor.apiKey,
     harborBaseUrl: harbor.harborUrl,
+    // A guarded call answers within this deadline (all attempts and waits), whatever the server does.
+    deadlineSeconds: 5,
   });
   console.log(`session tenant (from the Gateway): ${session.tenantId}; intent budget $5.00 for book_hotel only`);
   const binding = new CapabilityBinding(session.harbor, intent.intentId, intent.capabilityToken);
@@ -90,7 +92,10 @@ async function main(): Promise<void> {
   console.log(`\ntool bodies ran: book_hotel=${ran.book_hotel}, wire_money=${ran.wire_money} (denied calls never ran)`);
   console.log(`agent's final answer: ${String(result.finalOutput)}`);
 
-  await using sig = await ServiceAccountSignalSession.open({ gatewayBaseUrl: harbor.gatewayUrl, apiKey: harbor.apiKey });
+  // Pin Signal's receipt key (in production: from your Paybond dashboard) so a receipt proves Signal signed it.
+  await using sig = await ServiceAccountSignalSession.open({ gatewayBaseUrl: harbor.gatewayUrl, apiKey: harbor.apiKey, trustedSigningKeyHex: harbor.signalPublicKeyHex });
+  const receipt = await sig.signal.reputationReceipt(intent.payeeDid);
+  if (receipt) console.log(`reputation receipt: score ${receipt.receipt.score}, signature checked with the ${receipt.signatureCheckedWith === "pinned_key" ? "pinned Signal key" : "key the receipt names (integrity only)"}`);
   const status = await sig.signal.operatorReviewStatus(intent.payeeDid);
   if (status) console.log(`review status of ${status.operatorDid}: maturity ${status.maturityTier.band}, trust policy ${status.trustPolicy.decisionBand}`);
   if (ran.wire_money !== 0) throw new Error("a denied tool ran");

@@ -1,0 +1,134 @@
+//! The framework-neutral tool guard for one intent and capability token.
+
+use crate::convert::{host_number, json_text, opt_json_text, text, Fields};
+use crate::session::HarborClient;
+use crate::{spawn_owned, sync, to_json};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use paybond_kit::guard::{
+    Decision, EvidenceSigner, GuardOptions, ToolCall, ToolGuard as CoreGuard,
+};
+use paybond_kit::input::spend_cents;
+use paybond_kit::{Error as KitError, FieldStyle, Secret};
+use serde_json::Value;
+
+/// The guard for one intent and capability token.
+#[napi]
+pub struct ToolGuard {
+    inner: CoreGuard,
+}
+
+#[napi]
+impl ToolGuard {
+    #[napi(constructor)]
+    pub fn new(harbor: &HarborClient, options_: Unknown<'_>) -> Result<Self> {
+        sync(|| {
+            let f = Fields::new("options", &options_, false)?;
+            let evidence = EvidenceSigner::from_parts(
+                FieldStyle::Camel,
+                f.opt_text("payee_did")?,
+                f.opt_host_seed("payee_signing_seed")?,
+                f.opt_number("evidence_version")?,
+            )?;
+            let opts = GuardOptions {
+                operations: f.opt_string_map("operations")?.unwrap_or_default(),
+                evidence,
+                currency: f.opt_text("currency")?,
+                agent_subject: f.opt_text("agent_subject")?,
+                workflow_id: f.opt_text("workflow_id")?,
+            };
+            CoreGuard::new(
+                harbor.inner.clone(),
+                &f.text("intent_id")?,
+                Secret::new(f.text("capability_token")?),
+                opts,
+            )
+            .map(|inner| ToolGuard { inner })
+        })
+    }
+
+    #[napi(getter)]
+    pub fn intent_id(&self) -> Result<String> {
+        sync(|| Ok(self.inner.intent_id()))
+    }
+
+    #[napi(getter)]
+    pub fn tenant_id(&self) -> Result<String> {
+        sync(|| Ok(self.inner.harbor().tenant_id().to_owned()))
+    }
+
+    /// Never rejects: bad input (a spend that is not an exact integer in
+    /// `0..=2^53-1`, a tool name that is not a string...) and every failed
+    /// verify resolve to a deny decision.
+    #[napi(ts_return_type = "Promise<any>")]
+    pub fn authorize<'env>(
+        &self,
+        env: &'env Env,
+        tool_name: Unknown<'_>,
+        call_id: Unknown<'_>,
+        args_json: Unknown<'_>,
+        spend: Unknown<'_>,
+    ) -> Result<PromiseRaw<'env, Value>> {
+        let input = paybond_kit::unwind::catch_unwind_sync(|| {
+            let call = ToolCall {
+                name: text("tool_name", Some(&tool_name))?,
+                call_id: text("call_id", Some(&call_id))?,
+                args: opt_json_text("args", Some(&args_json))?.unwrap_or(Value::Null),
+            };
+            let s = spend_cents(
+                FieldStyle::Camel,
+                &host_number("requested_spend_cents", Some(&spend))?,
+            )?;
+            Ok((call, s))
+        });
+        match input {
+            Ok((call, s)) => spawn_owned(env, &self.inner, move |this| async move {
+                Ok(to_json(&this.authorize(&call, s).await))
+            }),
+            Err(e) => {
+                let d = Decision::from_error(&camel(e));
+                spawn_owned(env, &(), move |_| async move { Ok(to_json(&d)) })
+            }
+        }
+    }
+
+    /// Signs `payloadJson` (JSON text) as payee evidence for this call (once per call id) and submits it.
+    #[napi(ts_return_type = "Promise<any>")]
+    pub fn submit_evidence<'env>(
+        &self,
+        env: &'env Env,
+        tool_name: Unknown<'_>,
+        call_id: Unknown<'_>,
+        payload_json: Unknown<'_>,
+    ) -> Result<PromiseRaw<'env, Value>> {
+        let (call, payload) = sync(|| {
+            let call = ToolCall {
+                name: text("tool_name", Some(&tool_name))?,
+                call_id: text("call_id", Some(&call_id))?,
+                args: Value::Null,
+            };
+            Ok((call, json_text("payload", Some(&payload_json))?))
+        })?;
+        spawn_owned(env, &self.inner, move |this| async move {
+            this.submit_evidence(&call, &payload)
+                .await
+                .map(|r| to_json(&r))
+        })
+    }
+
+    #[napi]
+    pub fn describe(&self) -> Result<String> {
+        sync(|| Ok(format!("{:?}", self.inner)))
+    }
+}
+
+/// `e` with an `InvalidArgument` field in camelCase (for deny messages).
+fn camel(e: KitError) -> KitError {
+    match e {
+        KitError::InvalidArgument { field, message } => KitError::InvalidArgument {
+            field: FieldStyle::Camel.name(&field),
+            message,
+        },
+        other => other,
+    }
+}
