@@ -10,9 +10,8 @@ use napi::bindgen_prelude::*;
 use napi::{JsValue, ValueType};
 use paybond_kit::input::{HostNumber, HostSeed};
 use paybond_kit::{Error as KitError, FieldStyle};
-use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// Marker the TS layer looks for before parsing an error's JSON message.
 const MARK: &str = "PAYBOND_ERROR:";
@@ -339,55 +338,8 @@ pub(crate) fn opt_json_text(snake: &str, v: Js) -> KitResult<Option<Value>> {
         .transpose()
 }
 
-/// The value JSON text denotes, each number read *exactly* (the double nearest to its decimal,
-/// as JavaScript, Python and Rust's `str::parse` read it). The core judges the text first
-/// (`parse_payload_text`: grammar, duplicate keys, depth). serde_json's default number parser
-/// is not correctly rounded, so taking the core's parse as it is would hand the signer a float
-/// one unit off the caller's for some values: Node would then digest another number than
-/// Python for the same payload, and a body that round-trips through JS (sign, `JSON.parse`,
-/// submit) would no longer match its signature.
+/// The value JSON text denotes, judged and read by the core (strict grammar,
+/// no duplicate keys, every number read exactly).
 fn exact_json(snake: &str, text: &str) -> KitResult<Value> {
-    let field = FieldStyle::Camel.name(snake);
-    paybond_kit::json::parse_payload_text(&field, text)?;
-    let bad = |e: String| invalid(snake, format!("expected JSON text ({e})"));
-    let raw: &RawValue = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
-    exact_value(raw).map_err(bad)
-}
-
-fn exact_value(raw: &RawValue) -> std::result::Result<Value, String> {
-    let s = raw.get();
-    match s.as_bytes().first() {
-        Some(b'{') => {
-            let m: BTreeMap<String, &RawValue> =
-                serde_json::from_str(s).map_err(|e| e.to_string())?;
-            let mut out = Map::new();
-            for (k, v) in m {
-                out.insert(k, exact_value(v)?);
-            }
-            Ok(Value::Object(out))
-        }
-        Some(b'[') => {
-            let a: Vec<&RawValue> = serde_json::from_str(s).map_err(|e| e.to_string())?;
-            a.into_iter()
-                .map(exact_value)
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .map(Value::Array)
-        }
-        Some(b'-' | b'0'..=b'9') => {
-            let integral = !s.contains(['.', 'e', 'E']);
-            if integral {
-                if let Ok(u) = s.parse::<u64>() {
-                    return Ok(Value::from(u));
-                }
-                if let Ok(i) = s.parse::<i64>() {
-                    return Ok(Value::from(i));
-                }
-            }
-            let f: f64 = s.parse().map_err(|_| format!("unreadable number {s:?}"))?;
-            serde_json::Number::from_f64(f)
-                .map(Value::Number)
-                .ok_or_else(|| format!("number out of range: {s}"))
-        }
-        _ => serde_json::from_str(s).map_err(|e| e.to_string()),
-    }
+    paybond_kit::json::parse_payload_text(&FieldStyle::Camel.name(snake), text)
 }

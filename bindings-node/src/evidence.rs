@@ -48,14 +48,7 @@ pub fn sign_payee_evidence(args: Unknown<'_>) -> Result<SignedEvidence> {
             &input,
             &seed,
             version("version", f.opt_number("version")?)?,
-        )
-        .map_err(|e| match e {
-            // The core names the timestamp after the wire field.
-            paybond_kit::Error::InvalidArgument { field, message } if field == "submitted_at" => {
-                invalid("submitted_at_rfc3339", message)
-            }
-            other => other,
-        })?;
+        )?;
         Ok(SignedEvidence {
             sign_bytes_hex: signed
                 .sign_bytes

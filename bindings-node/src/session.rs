@@ -320,12 +320,7 @@ impl SignalSession {
         spawn_owned(env, &(), move |_| async move {
             let s = ServiceAccountSignalSession::open(&gw, key, opts).await?;
             let s = match pinned {
-                Some(k) => s.with_trusted_signing_key(&k).map_err(|e| match e {
-                    paybond_kit::Error::InvalidArgument { message, .. } => {
-                        invalid("trusted_signing_key_hex", message)
-                    }
-                    other => other,
-                })?,
+                Some(k) => s.with_trusted_signing_key(&k)?,
                 None => s,
             };
             Ok(SignalSession { inner: s })

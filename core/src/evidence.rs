@@ -153,7 +153,7 @@ fn sign_bytes_with_digest(
     if input.payee_did.is_empty() {
         return Err(Error::invalid_argument("payee_did", "must not be empty"));
     }
-    let submitted_at = normalize_rfc3339("submitted_at", input.submitted_at_rfc3339)?;
+    let submitted_at = normalize_rfc3339("submitted_at_rfc3339", input.submitted_at_rfc3339)?;
     let raw_artifacts: Vec<[u8; 32]> = input
         .artifacts_blake3_hex
         .iter()

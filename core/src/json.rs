@@ -126,11 +126,56 @@ pub fn as_harbor_reads(value: &Value) -> Value {
 
 /// Parses a caller's payload given as JSON text (what the Node package
 /// sends: `JSON.stringify` keeps integers above 2^32 integers, which a
-/// number-by-number conversion would turn into floats). Duplicate keys are
-/// refused; errors name `field`.
+/// number-by-number conversion would turn into floats). The text is judged
+/// strictly first (duplicate keys refused, serde_json's grammar and depth
+/// limit); then every number is read *exactly* (the double nearest its
+/// decimal, as JavaScript, Python and Rust's `str::parse` read it), so the
+/// value is the caller's own, whatever serde_json's default float parser
+/// would make of the text. Errors name `field`.
 pub fn parse_payload_text(field: &str, text: &str) -> crate::Result<Value> {
-    parse_strict_str(text)
-        .map_err(|e| crate::Error::invalid_argument(field, format!("expected JSON text ({})", e.0)))
+    let bad =
+        |e: String| crate::Error::invalid_argument(field, format!("expected JSON text ({e})"));
+    parse_strict_str(text).map_err(|e| bad(e.0))?;
+    let raw: &serde_json::value::RawValue =
+        serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+    exact_value(raw).map_err(bad)
+}
+
+fn exact_value(raw: &serde_json::value::RawValue) -> Result<Value, String> {
+    use serde_json::value::RawValue;
+    let s = raw.get();
+    match s.as_bytes().first() {
+        Some(b'{') => {
+            let m: std::collections::BTreeMap<String, &RawValue> =
+                serde_json::from_str(s).map_err(|e| e.to_string())?;
+            m.into_iter()
+                .map(|(k, v)| exact_value(v).map(|v| (k, v)))
+                .collect::<Result<Map<_, _>, _>>()
+                .map(Value::Object)
+        }
+        Some(b'[') => {
+            let a: Vec<&RawValue> = serde_json::from_str(s).map_err(|e| e.to_string())?;
+            a.into_iter()
+                .map(exact_value)
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array)
+        }
+        Some(b'-' | b'0'..=b'9') => {
+            if !s.contains(['.', 'e', 'E']) {
+                if let Ok(u) = s.parse::<u64>() {
+                    return Ok(Value::from(u));
+                }
+                if let Ok(i) = s.parse::<i64>() {
+                    return Ok(Value::from(i));
+                }
+            }
+            let f: f64 = s.parse().map_err(|_| format!("unreadable number {s:?}"))?;
+            Number::from_f64(f)
+                .map(Value::Number)
+                .ok_or_else(|| format!("number out of range: {s}"))
+        }
+        _ => serde_json::from_str(s).map_err(|e| e.to_string()),
+    }
 }
 
 #[cfg(test)]
@@ -172,6 +217,26 @@ mod tests {
                 String::from_utf8_lossy(bad)
             );
         }
+    }
+
+    #[test]
+    fn payload_text_numbers_are_read_exactly() {
+        for text in [
+            "9.815849654550425e-05",
+            "0.0072108223809406215",
+            "1e-7",
+            "1700000000000",
+            "-0.0",
+            "2.5e300",
+        ] {
+            let v = parse_payload_text("payload", &format!("{{\"x\":{text}}}")).unwrap();
+            let want: f64 = text.parse().unwrap();
+            assert_eq!(v["x"].as_f64().unwrap().to_bits(), want.to_bits(), "{text}");
+        }
+        let v = parse_payload_text("payload", "{\"ts\":1700000000000}").unwrap();
+        assert!(v["ts"].is_u64());
+        let e = parse_payload_text("payloadJson", "{\"a\":1,\"a\":2}").unwrap_err();
+        assert!(e.to_string().contains("payloadJson") && e.to_string().contains("duplicate"));
     }
 
     #[test]

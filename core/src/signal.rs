@@ -336,6 +336,16 @@ pub fn encode_component(s: &str) -> String {
     utf8_percent_encode(s, PATH_SEGMENT).to_string()
 }
 
+fn check_operator_did(did: &str) -> Result<()> {
+    if did.trim().is_empty() || did.len() > 1024 {
+        return Err(Error::invalid_argument(
+            "operator_did",
+            "expected the operator's DID (the payee DID of its intents), 1-1024 characters",
+        ));
+    }
+    Ok(())
+}
+
 /// Signal reads bound to one tenant.
 #[derive(Clone)]
 pub struct GatewaySignalClient {
@@ -372,10 +382,10 @@ impl GatewaySignalClient {
     pub fn with_trusted_signing_key(mut self, key_hex: &str) -> Result<Self> {
         let mut b = [0u8; 32];
         hex::decode_to_slice(key_hex, &mut b).map_err(|_| {
-            Error::invalid_argument("signing_public_key_hex", "expected 64 hex digits")
+            Error::invalid_argument("trusted_signing_key_hex", "expected 64 hex digits")
         })?;
         self.trusted_key = Some(VerifyingKey::from_bytes(&b).map_err(|_| {
-            Error::invalid_argument("signing_public_key_hex", "not an Ed25519 key")
+            Error::invalid_argument("trusted_signing_key_hex", "not an Ed25519 key")
         })?);
         Ok(self)
     }
@@ -498,6 +508,7 @@ impl GatewaySignalClient {
         operator_did: &str,
         score_version: Option<&str>,
     ) -> Result<Option<ReputationReceiptEnvelope>> {
+        check_operator_did(operator_did)?;
         let path = format!("/reputation/{}", encode_component(operator_did));
         let Some((v, url)) = self.get(&path, score_version, true).await? else {
             return Ok(None);
@@ -531,6 +542,7 @@ impl GatewaySignalClient {
         operator_did: &str,
         score_version: Option<&str>,
     ) -> Result<Option<OperatorExplanation>> {
+        check_operator_did(operator_did)?;
         let path = format!(
             "/signal/v1/operators/{}/explanation",
             encode_component(operator_did)
@@ -548,6 +560,7 @@ impl GatewaySignalClient {
         operator_did: &str,
         score_version: Option<&str>,
     ) -> Result<Option<OperatorReviewStatus>> {
+        check_operator_did(operator_did)?;
         let path = format!(
             "/signal/v1/operators/{}/review-status",
             encode_component(operator_did)

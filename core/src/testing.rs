@@ -22,6 +22,9 @@ pub(crate) fn maybe_panic() {
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
         .is_ok();
     if took {
-        panic!("injected panic (paybond_kit::testing::inject_panics)");
+        // resume_unwind skips the panic hook: no backtrace noise in test output.
+        std::panic::resume_unwind(Box::new(
+            "injected panic (paybond_kit::testing::inject_panics)",
+        ));
     }
 }
