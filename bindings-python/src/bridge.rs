@@ -102,7 +102,14 @@ impl LoopBridge {
             {
                 continue;
             }
-            let r = match (d.make)(py) {
+            // A panic while building the result still completes the future (InternalError).
+            let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (d.make)(py)))
+                .unwrap_or_else(|payload| {
+                    Err(crate::convert::to_py_err(paybond_kit::Error::from_panic(
+                        &*payload,
+                    )))
+                });
+            let r = match made {
                 Ok(v) => fut.call_method1(intern!(py, "set_result"), (v,)),
                 Err(e) => fut.call_method1(intern!(py, "set_exception"), (e.into_value(py),)),
             };
@@ -206,6 +213,8 @@ fn watch_pipe(
 
 /// Runs `fut` on `rt` and returns an `asyncio.Future` of the running loop that gets its
 /// result (built by `make` on the loop thread). Cancelling the future aborts the task.
+/// Callers hand in a future that cannot unwind (`paybond_kit::unwind::catch_unwind`, see
+/// `awaitable` in lib.rs); a panic in `make` is caught in `drain`.
 pub fn spawn<'py, F, T, M>(
     py: Python<'py>,
     rt: &tokio::runtime::Runtime,

@@ -1,10 +1,15 @@
-//! Python objects <-> serde_json values, and core errors -> `paybond_kit.errors`.
+//! Python objects <-> serde_json values, and core errors -> `paybond_kit.errors` (one
+//! generic conversion: the class from `Error::class_name`, the fields from `Error::fields`).
 
-use pyo3::exceptions::PyTypeError;
+use paybond_kit::error::ErrorField;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
+
+/// Deepest nesting accepted from Python (the core's strict JSON reader allows 128 levels).
+/// Deeper data (or a list that contains itself) would otherwise recurse without bound.
+const MAX_DEPTH: usize = 128;
 
 /// A JSON value handed to Python (converted with the GIL held by pyo3).
 pub struct Json(pub Value);
@@ -50,73 +55,95 @@ pub fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
     })
 }
 
+/// The name of `obj`'s type, for error messages.
+pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "object".into())
+}
+
+/// A Python `str` as UTF-8; a lone surrogate is an `InvalidArgumentError` naming `field`.
+pub fn py_str(s: &Bound<'_, PyString>, field: &str) -> PyResult<String> {
+    s.to_str().map(str::to_owned).map_err(|_| {
+        invalid_argument(
+            s.py(),
+            field,
+            "the string is not valid Unicode (it holds a lone surrogate)",
+        )
+    })
+}
+
 /// Converts plain Python data (dict/list/tuple/str/int/float/bool/None) into JSON.
 /// `field` names the argument in error messages.
 pub fn from_py(obj: &Bound<'_, PyAny>, field: &str) -> PyResult<Value> {
+    from_py_at(obj, field, 0)
+}
+
+fn from_py_at(obj: &Bound<'_, PyAny>, field: &str, depth: usize) -> PyResult<Value> {
+    let py = obj.py();
     if obj.is_none() {
         return Ok(Value::Null);
     }
-    if obj.is_instance_of::<PyBool>() {
-        return Ok(Value::Bool(obj.extract::<bool>()?));
-    }
-    if obj.is_instance_of::<PyInt>() {
-        if let Ok(i) = obj.extract::<i64>() {
-            return Ok(Value::from(i));
-        }
-        if let Ok(u) = obj.extract::<u64>() {
-            return Ok(Value::from(u));
-        }
-        return Err(invalid_argument(
-            obj.py(),
+    if obj.is_instance_of::<PyBool>()
+        || obj.is_instance_of::<PyInt>()
+        || obj.is_instance_of::<PyFloat>()
+    {
+        // The core's one rule for numbers inside JSON data (64-bit integers, finite floats).
+        return paybond_kit::input::json_number(
+            crate::args::STYLE,
             field,
-            "integers must fit in 64 bits",
-        ));
-    }
-    if obj.is_instance_of::<PyFloat>() {
-        let f: f64 = obj.extract()?;
-        return Number::from_f64(f)
-            .map(Value::Number)
-            .ok_or_else(|| invalid_argument(obj.py(), field, "NaN and infinity are not JSON"));
+            &crate::args::host_number(obj),
+        )
+        .map_err(to_py_err);
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Value::String(s.to_str()?.to_owned()));
+        return py_str(s, field).map(Value::String);
+    }
+    if depth >= MAX_DEPTH {
+        return Err(invalid_argument(
+            py,
+            field,
+            &format!("data nested deeper than {MAX_DEPTH} levels (or containing itself)"),
+        ));
     }
     if let Ok(d) = obj.cast::<PyDict>() {
-        let mut m = Map::with_capacity(d.len());
+        let mut m = Map::new();
         for (k, v) in d.iter() {
-            let key = k
-                .cast::<PyString>()
-                .map_err(|_| invalid_argument(obj.py(), field, "dictionary keys must be strings"))?
-                .to_str()?
-                .to_owned();
-            m.insert(key, from_py(&v, field)?);
+            let key = match k.cast::<PyString>() {
+                Ok(s) => py_str(s, field)?,
+                Err(_) => {
+                    return Err(invalid_argument(
+                        py,
+                        field,
+                        &format!("dictionary keys must be strings, got {}", type_name(&k)),
+                    ))
+                }
+            };
+            m.insert(key, from_py_at(&v, field, depth + 1)?);
         }
         return Ok(Value::Object(m));
     }
     if let Ok(l) = obj.cast::<PyList>() {
         return l
             .iter()
-            .map(|x| from_py(&x, field))
+            .map(|x| from_py_at(&x, field, depth + 1))
             .collect::<PyResult<Vec<_>>>()
             .map(Value::Array);
     }
     if let Ok(t) = obj.cast::<PyTuple>() {
         return t
             .iter()
-            .map(|x| from_py(&x, field))
+            .map(|x| from_py_at(&x, field, depth + 1))
             .collect::<PyResult<Vec<_>>>()
             .map(Value::Array);
     }
-    let ty = obj
-        .get_type()
-        .name()
-        .map(|n| n.to_string())
-        .unwrap_or_else(|_| "?".into());
     Err(invalid_argument(
-        obj.py(),
+        py,
         field,
         &format!(
-            "expected JSON-compatible data (dict, list, str, int, float, bool, None), got {ty}"
+            "expected JSON-compatible data (dict, list, str, int, float, bool, None), got {}",
+            type_name(obj)
         ),
     ))
 }
@@ -129,108 +156,47 @@ fn errors_module(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
         .map(|m| m.bind(py))
 }
 
-fn build(py: Python<'_>, class: &str, message: &str, kwargs: &[(&str, Py<PyAny>)]) -> PyErr {
-    let attempt = || -> PyResult<PyErr> {
-        let cls = errors_module(py)?.getattr(class)?;
-        let kw = PyDict::new(py);
-        for (k, v) in kwargs {
-            kw.set_item(k, v)?;
-        }
-        let inst = cls.call((message,), Some(&kw))?;
-        Ok(PyErr::from_value(inst))
-    };
-    attempt().unwrap_or_else(|e| e)
+fn field_value<'py>(py: Python<'py>, v: &ErrorField) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match v {
+        ErrorField::Text(s) => PyString::new(py, s).into_any(),
+        ErrorField::Int(n) => n.into_pyobject(py)?.into_any(),
+        ErrorField::Null => py.None().into_bound(py),
+    })
 }
 
-/// An `InvalidArgumentError` naming `field`.
-pub fn invalid_argument(py: Python<'_>, field: &str, message: &str) -> PyErr {
-    let msg = format!("invalid argument `{field}`: {message}");
-    build(
-        py,
-        "InvalidArgumentError",
-        &msg,
-        &[(
-            "field",
-            field
-                .into_pyobject(py)
-                .map(|x| x.into_any().unbind())
-                .unwrap_or_else(|_| py.None()),
-        )],
-    )
+fn build(py: Python<'_>, e: &paybond_kit::Error) -> PyResult<PyErr> {
+    let module = errors_module(py)?;
+    let message = e.to_string();
+    let kw = PyDict::new(py);
+    for (name, value) in e.fields() {
+        kw.set_item(name, field_value(py, &value)?)?;
+    }
+    kw.set_item("code", e.code())?;
+    // A class this package does not know yet (a newer core), or fields it does not take,
+    // still give a PaybondError with the right code and message.
+    let inst = match module.getattr(e.class_name()) {
+        Ok(cls) => cls.call((message.as_str(),), Some(&kw)),
+        Err(err) => Err(err),
+    };
+    let inst = match inst {
+        Ok(i) => i,
+        Err(_) => {
+            let kw = PyDict::new(py);
+            kw.set_item("code", e.code())?;
+            module
+                .getattr("PaybondError")?
+                .call((message.as_str(),), Some(&kw))?
+        }
+    };
+    Ok(PyErr::from_value(inst))
 }
 
 /// The one place a core error becomes a Python exception.
 pub fn to_py_err(e: paybond_kit::Error) -> PyErr {
-    use paybond_kit::Error as E;
-    Python::attach(|py| {
-        let msg = e.to_string();
-        let obj = |s: &str| -> Py<PyAny> { PyString::new(py, s).into_any().unbind() };
-        let int = |n: u16| -> Py<PyAny> {
-            n.into_pyobject(py)
-                .map(|x| x.into_any().unbind())
-                .unwrap_or_else(|_| py.None())
-        };
-        let opt = |o: Option<Py<PyAny>>| o.unwrap_or_else(|| py.None());
-        match &e {
-            E::HarborHttp {
-                status_code,
-                url,
-                body_text,
-            } => build(
-                py,
-                "HarborHttpError",
-                &msg,
-                &[
-                    ("status_code", int(*status_code)),
-                    ("url", obj(url)),
-                    ("body_text", obj(body_text)),
-                ],
-            ),
-            E::SignalHttp {
-                status_code,
-                url,
-                body_text,
-            } => build(
-                py,
-                "SignalHttpError",
-                &msg,
-                &[
-                    ("status_code", int(*status_code)),
-                    ("url", obj(url)),
-                    ("body_text", obj(body_text)),
-                ],
-            ),
-            E::GatewayAuth {
-                status_code,
-                body_text,
-                ..
-            } => build(
-                py,
-                "GatewayAuthError",
-                &msg,
-                &[
-                    ("status_code", opt(status_code.map(int))),
-                    ("body_text", opt(body_text.as_deref().map(obj))),
-                ],
-            ),
-            E::TenantBinding { .. } => build(py, "TenantBindingError", &msg, &[]),
-            E::InsecureUrl { url, .. } => build(py, "InsecureUrlError", &msg, &[("url", obj(url))]),
-            E::Transport { url, .. } => build(py, "TransportError", &msg, &[("url", obj(url))]),
-            E::Timeout { url, .. } => build(py, "PaybondTimeoutError", &msg, &[("url", obj(url))]),
-            E::InvalidResponse { url, .. } => {
-                build(py, "InvalidResponseError", &msg, &[("url", obj(url))])
-            }
-            E::Signing { .. } => build(py, "SigningError", &msg, &[]),
-            E::SignatureInvalid { .. } => build(py, "SignatureInvalidError", &msg, &[]),
-            E::TokenIntentMismatch { .. } => build(py, "TokenIntentMismatchError", &msg, &[]),
-            E::SessionClosed { .. } => build(py, "SessionClosedError", &msg, &[]),
-            E::InvalidArgument { field, .. } => {
-                build(py, "InvalidArgumentError", &msg, &[("field", obj(field))])
-            }
-            _ => {
-                let _ = PyTypeError::new_err("");
-                build(py, "PaybondError", &msg, &[("code", obj(e.code()))])
-            }
-        }
-    })
+    Python::attach(|py| build(py, &e).unwrap_or_else(|err| err))
+}
+
+/// An `InvalidArgumentError` naming `field` (a host value the binding cannot convert).
+pub fn invalid_argument(_py: Python<'_>, field: &str, message: &str) -> PyErr {
+    to_py_err(paybond_kit::Error::invalid_argument(field, message))
 }

@@ -23,7 +23,8 @@ async def session(harbor: LocalHarbor) -> AsyncIterator[ServiceAccountHarborSess
         gateway_base_url=harbor.gateway_url,
         api_key=harbor.api_key,
         harbor_base_url=harbor.harbor_url,
-        timeout_seconds=2.0,
+        timeout_seconds=1.0,
+        deadline_seconds=2.5,
     ) as s:
         yield s
 

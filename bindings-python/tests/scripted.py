@@ -8,6 +8,8 @@ from typing import Any, Sequence
 
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.runnables import RunnableLambda
+from langgraph.graph import END, START, MessagesState, StateGraph
 
 
 class ScriptedChatModel(GenericFakeChatModel):
@@ -25,6 +27,27 @@ class ScriptedChatModel(GenericFakeChatModel):
     async def _agenerate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> Any:
         self.seen.append(list(messages))
         return super()._generate(messages, *args, **kwargs)
+
+
+def tool_node_graph(node: Any, model: Any) -> Any:
+    """agent → tools → agent … → END, with ``node`` (a ``ToolNode``) as the tools step."""
+    def agent(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [model.invoke(state["messages"])]}
+
+    async def aagent(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [await model.ainvoke(state["messages"])]}
+
+    def route(state: MessagesState) -> str:
+        last = state["messages"][-1]
+        return "tools" if isinstance(last, AIMessage) and last.tool_calls else END
+
+    g = StateGraph(MessagesState)
+    g.add_node("agent", RunnableLambda(agent, afunc=aagent))
+    g.add_node("tools", node)
+    g.add_edge(START, "agent")
+    g.add_conditional_edges("agent", route, ["tools", END])
+    g.add_edge("tools", "agent")
+    return g.compile()
 
 
 def langchain_model(calls: Sequence[tuple[str, dict[str, Any]]], final: str = "done") -> ScriptedChatModel:

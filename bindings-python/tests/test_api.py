@@ -44,7 +44,7 @@ async def test_bad_input_names_the_field(session: pk.ServiceAccountHarborSession
     assert e.value.field == "payee_signing_seed"
     with pytest.raises(pk.InvalidArgumentError) as e:
         pk.sign_payee_evidence_binding(tenant_id="t", intent_id=i.intent_id, payee_did="d", payload={}, submitted_at_rfc3339="yesterday", payee_signing_seed=b"\x01" * 32)
-    assert e.value.field == "submitted_at"
+    assert e.value.field == "submitted_at_rfc3339"  # the Python parameter name (the core says submitted_at)
 
 
 async def test_token_for_another_intent_is_refused_before_sending(harbor: LocalHarbor, session: pk.ServiceAccountHarborSession) -> None:

@@ -11,7 +11,6 @@ import pytest
 from langchain.agents import create_agent
 from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.tools import tool
-from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode
 
 import paybond_kit as pk
@@ -24,7 +23,7 @@ from paybond_kit.langgraph import (
 from paybond_kit.testing import LocalHarbor
 
 from .conftest import VERIFY_FAULTS, BindingFactory
-from .scripted import langchain_model
+from .scripted import langchain_model, tool_node_graph
 
 COUNTS: dict[str, int] = {}
 LOCK = threading.Lock()
@@ -94,20 +93,7 @@ def test_middleware_create_agent_sync(make_binding: BindingFactory) -> None:
 
 
 def graph_with(node: ToolNode, model: Any) -> Any:
-    def agent(state: MessagesState) -> dict[str, Any]:
-        return {"messages": [model.invoke(state["messages"])]}
-
-    def route(state: MessagesState) -> str:
-        last = state["messages"][-1]
-        return "tools" if isinstance(last, AIMessage) and last.tool_calls else END
-
-    g = StateGraph(MessagesState)
-    g.add_node("agent", agent)
-    g.add_node("tools", node)
-    g.add_edge(START, "agent")
-    g.add_conditional_edges("agent", route, ["tools", END])
-    g.add_edge("tools", "agent")
-    return g.compile()
+    return tool_node_graph(node, model)
 
 
 async def test_tool_node_awrap(make_binding: BindingFactory) -> None:
@@ -139,12 +125,16 @@ async def test_on_error_raise(make_binding: BindingFactory) -> None:
 
 def test_misconfiguration_raises_at_construction(make_binding: BindingFactory) -> None:
     binding, _ = make_binding(["book_hotel"])
-    with pytest.raises(ValueError, match="on_error"):
+    # Typed errors naming the argument (InvalidArgumentError is a ValueError), never TypeError.
+    with pytest.raises(pk.InvalidArgumentError, match="on_error") as e:
         paybond_awrap_tool_call(binding, on_error="ignore")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="requested_spend_cents"):
+    assert e.value.field == "on_error"
+    with pytest.raises(pk.InvalidArgumentError, match="requested_spend_cents") as e:
         paybond_wrap_tool_call(binding, requested_spend_cents=-1)
-    with pytest.raises(TypeError, match="binding"):
+    assert e.value.field == "requested_spend_cents"
+    with pytest.raises(pk.InvalidArgumentError, match="binding") as e:
         PaybondToolGuardMiddleware("not a binding")  # type: ignore[arg-type]
+    assert e.value.field == "binding"
 
 
 async def test_spend_callable_failure_is_a_deny(make_binding: BindingFactory) -> None:

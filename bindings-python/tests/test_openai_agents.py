@@ -77,8 +77,9 @@ async def test_missing_binding_is_a_misconfiguration(make_binding: BindingFactor
     with pytest.raises(ToolInputGuardrailTripwireTriggered):
         await Runner.run(Agent(name="a", model=model, tools=tools), "go")
     assert COUNTS == {}
-    with pytest.raises(TypeError):
+    with pytest.raises(pk.InvalidArgumentError) as e:  # typed, not TypeError
         paybond_capability_input_guardrail(binding="nope")  # type: ignore[arg-type]
+    assert e.value.field == "binding"
 
 
 @pytest.mark.parametrize(("fault", "code"), VERIFY_FAULTS, ids=[f"{f['kind']}-{c}" for f, c in VERIFY_FAULTS])
@@ -101,3 +102,14 @@ async def test_session_closed_mid_run_is_a_deny(make_binding: BindingFactory, se
     result = await Runner.run(Agent(name="a", model=model, tools=tools), "go")
     assert COUNTS == {} and "session_closed" in model.tool_outputs()["call_0"]
     assert result.final_output == "done"
+
+
+async def test_guarding_again_replaces_the_binding(make_binding: BindingFactory) -> None:
+    exhausted, _ = make_binding(["book_hotel"], 0)
+    funded, _ = make_binding(["book_hotel"], 500)
+    tools = guard_function_tools(make_tools(), exhausted)
+    tools = guard_function_tools(tools, funded, requested_spend_cents=10)
+    assert [g.name for g in tools[0].tool_input_guardrails] == ["paybond_capability"]
+    model = ScriptedAgentsModel([("book_hotel", {"hotel": "R", "cost_cents": 10})])
+    result = await Runner.run(Agent(name="a", model=model, tools=tools), "go")
+    assert result.final_output == "done" and COUNTS == {"book_hotel": 1}, model.tool_outputs()

@@ -409,7 +409,7 @@ impl GatewayHarborTokenProvider {
                     );
                     *self.inner.poisoned.write() = Some(msg.clone());
                     *self.inner.current.write() = None;
-                    tracing::warn!(target: "paybond_kit::gateway", bound = %b, got = %tenant_id, "tenant changed on refresh; session poisoned");
+                    tracing::warn!(target: "paybond_kit::gateway", bound = %b, got = %self.inner.http.secrets.scrub(&tenant_id), "tenant changed on refresh; session poisoned");
                     return Err(Error::GatewayAuth {
                         status_code: None,
                         body_text: None,

@@ -437,6 +437,13 @@ impl HarborClient {
                     *r = self.scrub_text(r);
                 }
                 v.decision_id = v.decision_id.map(|m| self.scrub_text(&m));
+                // Logged only after scrubbing: Harbor's code and message are server text.
+                tracing::debug!(
+                    target: "paybond_kit::harbor", tenant = %self.inner.tenant_id,
+                    intent = %v.intent_id, operation = %self.scrub_text(&req.operation),
+                    allow = v.allow, code = v.code.as_deref().unwrap_or(""),
+                    "verify"
+                );
                 v
             })
             .map_err(|e| self.scrub(e))
@@ -501,11 +508,6 @@ impl HarborClient {
         let url = &self.inner.verify_url;
         let resp = self.call(Method::POST, url, Some(bytes), Some(key)).await?;
         let out = self.parse_verify(&resp, url, &intent)?;
-        tracing::debug!(
-            target: "paybond_kit::harbor", tenant = %self.inner.tenant_id, intent = %intent,
-            operation = %req.operation, allow = out.allow, code = out.code.as_deref().unwrap_or(""),
-            "verify"
-        );
         Ok(out)
     }
 

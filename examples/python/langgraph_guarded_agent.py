@@ -108,13 +108,19 @@ async def main() -> None:
             print(f"\ntool bodies ran: book_hotel={RAN['book_hotel']}, wire_money={RAN['wire_money']} (denied calls never ran)")
             print(f"agent's final answer: {result['messages'][-1].content}")
 
-            async with await ServiceAccountSignalSession.open(gateway_base_url=harbor.gateway_url, api_key=harbor.api_key) as sig:
+            # Pin the key that signs Signal receipts (in production: the Signal receipt key your
+            # Paybond environment publishes); unpinned, a receipt is only checked against the key it names.
+            async with await ServiceAccountSignalSession.open(
+                gateway_base_url=harbor.gateway_url, api_key=harbor.api_key,
+                trusted_signing_key_hex=harbor.signal_public_key_hex,
+            ) as sig:
                 env = await sig.signal.reputation_receipt(intent.payee_did)
                 status = await sig.signal.operator_review_status(intent.payee_did)
                 if env is not None:
                     r = env.receipt
                     print(f"\nSignal receipt for {r.operator_did}: score {r.score}/1000 (v{r.score_version}), "
-                          f"ledger seq {r.ledger_watermark_seq}, signature verified ({r.signing_algorithm})")
+                          f"ledger seq {r.ledger_watermark_seq}, signature checked against the "
+                          f"{'pinned' if env.signature_checked_with == 'pinned_key' else 'embedded'} key ({r.signing_algorithm})")
                 if status is not None:
                     f = status.friction
                     print(f"review status: maturity {status.maturity_tier.band}, shadow risk {status.shadow_risk.level}, "

@@ -36,9 +36,11 @@ from .client import (
     sign_payee_evidence_binding,
 )
 from .errors import (
+    EvidenceConflictError,
     GatewayAuthError,
     HarborHttpError,
     InsecureUrlError,
+    InternalError,
     InvalidArgumentError,
     InvalidResponseError,
     PaybondDeniedError,
@@ -115,6 +117,8 @@ __all__ = [
     "TokenIntentMismatchError",
     "SessionClosedError",
     "InvalidArgumentError",
+    "EvidenceConflictError",
+    "InternalError",
     "PaybondDeniedError",
 ]
 

@@ -8,8 +8,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Literal, Mapping, TypeVar
 
+from . import _native
 from .client import CapabilityBinding
-from .errors import PaybondDeniedError
+from .errors import PaybondDeniedError, PaybondError, _invalid_argument
 from .types import Decision, EvidenceReceipt
 
 __all__ = ["GuardEvent", "OnError", "deny_decision", "resolve_spend", "check_options"]
@@ -37,24 +38,26 @@ def deny_decision(code: str, message: str) -> Decision:
     return Decision(decision="deny", code=code, message=message)
 
 
-def check_options(binding: Any, on_error: str, requested_spend_cents: Any, evidence: Any) -> None:
-    """Misconfiguration raises at construction, not at the first tool call."""
+def check_options(binding: Any, on_error: Any, requested_spend_cents: Any, evidence: Any,
+                  on_decision: Any = None) -> None:
+    """Misconfiguration raises :class:`InvalidArgumentError` at construction, not at the first
+    tool call. A static spend is checked by the core's rule (an exact ``int`` in ``0..=2**53-1``)."""
     if binding is not None and not isinstance(binding, CapabilityBinding):
-        raise TypeError(f"binding: expected a paybond_kit.CapabilityBinding, got {type(binding).__name__}")
+        raise _invalid_argument("binding", f"expected a paybond_kit.CapabilityBinding, got {type(binding).__name__}")
     if on_error not in ("deny", "raise"):
-        raise ValueError(f'on_error: expected "deny" or "raise", got {on_error!r}')
-    if not (callable(requested_spend_cents) or (isinstance(requested_spend_cents, int) and not isinstance(requested_spend_cents, bool) and requested_spend_cents >= 0)):
-        raise ValueError("requested_spend_cents: expected an int >= 0 or a callable returning one")
+        raise _invalid_argument("on_error", f'expected "deny" or "raise", got {on_error!r}')
+    if not callable(requested_spend_cents):
+        _native.check_spend(requested_spend_cents)
     if evidence is not None and not callable(evidence):
-        raise TypeError("evidence: expected None or a callable (request, result) -> dict")
+        raise _invalid_argument("evidence", f"expected None or a callable (request, result) -> dict, got {type(evidence).__name__}")
+    if on_decision is not None and not callable(on_decision):
+        raise _invalid_argument("on_decision", f"expected None or a callable (GuardEvent) -> None, got {type(on_decision).__name__}")
 
 
-def resolve_spend(spec: int | Callable[[Any], int], arg: Any) -> int:
-    """The spend for one call; raises ValueError with a clear message when the callable misbehaves."""
-    value = spec(arg) if callable(spec) else spec
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"requested_spend_cents must resolve to an int >= 0, got {value!r}")
-    return value
+def resolve_spend(spec: Any, arg: Any) -> Any:
+    """The spend for one call: the static value, or what the callable returns. Not judged here:
+    ``authorize`` checks it by the core's rule (a bad value is a deny, code ``invalid_argument``)."""
+    return spec(arg) if callable(spec) else spec
 
 
 def call_id_or_new(raw: Any) -> str:
@@ -73,10 +76,10 @@ class GuardCore:
         evidence: Callable[[Any, Any], Any] | None,
         on_decision: Callable[[GuardEvent], None] | None,
     ) -> None:
-        check_options(binding, on_error, requested_spend_cents, evidence)
+        check_options(binding, on_error, requested_spend_cents, evidence, on_decision)
         self.binding = binding
         self.spend = requested_spend_cents
-        self.on_error = on_error
+        self.on_error: OnError = on_error
         self.evidence = evidence
         self.on_decision = on_decision
 
@@ -100,14 +103,14 @@ class GuardCore:
             spend = resolve_spend(self.spend, spend_arg)
             return await binding.authorize(name, call_id, args, requested_spend_cents=spend)
         except Exception as e:  # fail closed: any failure on the way to an allow is a deny
-            return deny_decision(getattr(e, "code", "guard_error"), str(e))
+            return _deny_for(e)
 
     def authorize_sync(self, binding: CapabilityBinding, name: str, call_id: str, args: Any, spend_arg: Any) -> Decision:
         try:
             spend = resolve_spend(self.spend, spend_arg)
             return binding.authorize_sync(name, call_id, args, requested_spend_cents=spend)
         except Exception as e:
-            return deny_decision(getattr(e, "code", "guard_error"), str(e))
+            return _deny_for(e)
 
     async def run(
         self, binding: CapabilityBinding, name: str, call_id: str, args: Any, spend_arg: Any,
@@ -126,7 +129,7 @@ class GuardCore:
                     payload = await payload
                 receipt = await binding.submit_evidence(name, call_id, _as_payload(payload))
             except Exception as e:
-                err = f"{getattr(e, 'code', type(e).__name__)}: {e}"
+                err = f"{e.code if isinstance(e, PaybondError) else type(e).__name__}: {e}"
                 logger.warning("paybond_kit: evidence for %s (%s) was not accepted: %s", name, call_id, err)
                 if self.on_error == "raise":
                     raise
@@ -147,7 +150,7 @@ class GuardCore:
             try:
                 receipt = binding.submit_evidence_sync(name, call_id, _as_payload(self.evidence(evidence_arg, result)))
             except Exception as e:
-                err = f"{getattr(e, 'code', type(e).__name__)}: {e}"
+                err = f"{e.code if isinstance(e, PaybondError) else type(e).__name__}: {e}"
                 logger.warning("paybond_kit: evidence for %s (%s) was not accepted: %s", name, call_id, err)
                 if self.on_error == "raise":
                     raise
@@ -155,7 +158,12 @@ class GuardCore:
         return result
 
 
+def _deny_for(e: Exception) -> Decision:
+    """The deny for an exception on the way to an allow (the kit's code, else ``guard_error``)."""
+    return deny_decision(e.code if isinstance(e, PaybondError) else "guard_error", str(e))
+
+
 def _as_payload(payload: Any) -> Mapping[str, Any]:
     if not isinstance(payload, Mapping):
-        raise TypeError(f"evidence callable must return a dict payload, got {type(payload).__name__}")
+        raise _invalid_argument("evidence", f"the evidence callable must return a dict payload, got {type(payload).__name__}")
     return payload

@@ -1,16 +1,23 @@
 # Stubs of the private PyO3 module; checked by `python -m mypy.stubtest paybond_kit._native`.
 from typing import Any, Awaitable, final
 
+# Every argument is converted by the core's rules: a value of the wrong type or out of range is
+# `InvalidArgumentError` naming the field (the annotations say what is accepted).
 __version__: str
+MAX_SAFE_INTEGER: int
 __all__ = [
     "DevServer",
     "HarborClient",
     "HarborSession",
+    "HostileServer",
+    "MAX_SAFE_INTEGER",
     "SignalSession",
     "TokenProvider",
     "ToolGuard",
     "__version__",
+    "_inject_panics",
     "artifacts_digest",
+    "check_spend",
     "json_value_digest",
     "set_log_level",
     "sign_intent_creation",
@@ -22,38 +29,24 @@ def sign_payee_evidence_binding(
     intent_id: str,
     payee_did: str,
     payload: Any,
-    artifacts_blake3_hex: list[str],
+    artifacts_blake3_hex: list[str] | tuple[str, ...],
     submitted_at_rfc3339: str,
     payee_signing_seed: str | bytes,
-    version: int = 2,
+    version: int | None = None,
 ) -> dict[str, Any]: ...
 def json_value_digest(value: Any) -> bytes: ...
-def artifacts_digest(artifacts_blake3_hex: list[str]) -> bytes: ...
+def artifacts_digest(artifacts_blake3_hex: list[str] | tuple[str, ...]) -> bytes: ...
 def sign_intent_creation(input: Any, principal_signing_seed: str | bytes) -> Any: ...
 def set_log_level(level: int) -> None: ...
+def check_spend(value: int) -> int: ...
+def _inject_panics(n: int) -> None: ...
 
 @final
 class HarborSession:
     @staticmethod
-    def open(
-        gateway_base_url: str,
-        api_key: str,
-        harbor_base_url: str,
-        timeout_seconds: float = 30.0,
-        max_retries: int = 3,
-        refresh_skew_seconds: float = 90.0,
-        expected_tenant_id: str | None = None,
-    ) -> Awaitable[HarborSession]: ...
+    def open(gateway_base_url: str, api_key: str, harbor_base_url: str, options: dict[str, Any]) -> Awaitable[HarborSession]: ...
     @staticmethod
-    def open_sync(
-        gateway_base_url: str,
-        api_key: str,
-        harbor_base_url: str,
-        timeout_seconds: float = 30.0,
-        max_retries: int = 3,
-        refresh_skew_seconds: float = 90.0,
-        expected_tenant_id: str | None = None,
-    ) -> HarborSession: ...
+    def open_sync(gateway_base_url: str, api_key: str, harbor_base_url: str, options: dict[str, Any]) -> HarborSession: ...
     @property
     def tenant_id(self) -> str: ...
     @property
@@ -112,14 +105,7 @@ class HarborClient:
 
 @final
 class TokenProvider:
-    def __new__(
-        cls,
-        gateway_base_url: str,
-        api_key: str,
-        timeout_seconds: float = 30.0,
-        max_retries: int = 3,
-        refresh_skew_seconds: float = 90.0,
-    ) -> TokenProvider: ...
+    def __new__(cls, gateway_base_url: str, api_key: str, options: dict[str, Any]) -> TokenProvider: ...
     @property
     def tenant_id(self) -> str | None: ...
     @property
@@ -133,23 +119,11 @@ class TokenProvider:
 class SignalSession:
     @staticmethod
     def open(
-        gateway_base_url: str,
-        api_key: str,
-        timeout_seconds: float = 30.0,
-        max_retries: int = 3,
-        expected_environment: str | None = None,
-        expected_tenant_id: str | None = None,
-        trusted_signing_key_hex: str | None = None,
+        gateway_base_url: str, api_key: str, options: dict[str, Any], trusted_signing_key_hex: str | None = None
     ) -> Awaitable[SignalSession]: ...
     @staticmethod
     def open_sync(
-        gateway_base_url: str,
-        api_key: str,
-        timeout_seconds: float = 30.0,
-        max_retries: int = 3,
-        expected_environment: str | None = None,
-        expected_tenant_id: str | None = None,
-        trusted_signing_key_hex: str | None = None,
+        gateway_base_url: str, api_key: str, options: dict[str, Any], trusted_signing_key_hex: str | None = None
     ) -> SignalSession: ...
     @property
     def tenant_id(self) -> str: ...
@@ -169,7 +143,7 @@ class ToolGuard:
         operations: dict[str, str] | None = None,
         payee_did: str | None = None,
         payee_signing_seed: str | bytes | None = None,
-        evidence_version: int = 2,
+        evidence_version: int | None = None,
         currency: str | None = None,
         agent_subject: str | None = None,
         workflow_id: str | None = None,
@@ -178,8 +152,8 @@ class ToolGuard:
     def intent_id(self) -> str: ...
     @property
     def tenant_id(self) -> str: ...
-    def authorize(self, tool_name: str, call_id: str, args: Any, spend_cents: int) -> Awaitable[dict[str, Any]]: ...
-    def authorize_sync(self, tool_name: str, call_id: str, args: Any, spend_cents: int) -> dict[str, Any]: ...
+    def authorize(self, tool_name: str, call_id: str, args: Any, requested_spend_cents: int) -> Awaitable[dict[str, Any]]: ...
+    def authorize_sync(self, tool_name: str, call_id: str, args: Any, requested_spend_cents: int) -> dict[str, Any]: ...
     def submit_evidence(self, tool_name: str, call_id: str, payload: Any) -> Awaitable[dict[str, Any]]: ...
     def submit_evidence_sync(self, tool_name: str, call_id: str, payload: Any) -> dict[str, Any]: ...
 
@@ -206,3 +180,29 @@ class DevServer:
     def stats(self) -> dict[str, Any]: ...
     def create_tenant(self, tenant_id: str | None = None) -> tuple[str, str]: ...
     def rebind_api_key(self, api_key: str, tenant_id: str) -> bool: ...
+
+@final
+class HostileServer:
+    def __new__(cls, corpus_path: str) -> HostileServer: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def evil_url(self) -> str: ...
+    @property
+    def proxy_url(self) -> str: ...
+    @property
+    def api_key(self) -> str: ...
+    @property
+    def jwt(self) -> str: ...
+    @property
+    def signal_public_key_hex(self) -> str: ...
+    @property
+    def running(self) -> bool: ...
+    def set_case(self, case_id: str | None, exchange_mode: str = "every") -> None: ...
+    def evil_hits(self) -> int: ...
+    def proxy_hits(self) -> int: ...
+    def hits(self, route: str) -> int: ...
+    def case_ids(self) -> list[str]: ...
+    def case(self, case_id: str) -> dict[str, Any]: ...
+    def defaults(self) -> Any: ...
+    def shutdown(self) -> None: ...

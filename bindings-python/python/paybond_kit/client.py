@@ -1,4 +1,24 @@
-"""Sessions, clients and the capability binding: thin, typed wrappers over the Rust core."""
+"""Sessions, clients and the capability binding: thin, typed wrappers over the Rust core.
+
+Session options (every session open, Harbor and Signal, async and sync, and
+:class:`GatewayHarborTokenProvider`). Each value is checked by the core; a bad one (wrong type,
+``NaN``, out of range, a ``bool``) raises :class:`~paybond_kit.InvalidArgumentError` naming the
+option, before any request:
+
+- ``timeout_seconds`` (10.0): one attempt, connect to last byte; ``0 < t <= 3600``.
+- ``deadline_seconds`` (30.0): one call across every attempt, backoff and ``Retry-After`` wait;
+  a guarded tool call is answered within it; ``0 < d <= 3600``.
+- ``max_retries`` (3): total attempts of a retryable request, ``1..10``.
+- ``max_retry_after_seconds`` (30.0): cap on a server's ``Retry-After``, ``0..300``; a wait that
+  would pass the deadline ends the retries with the last error.
+- ``refresh_skew_seconds`` (90.0): refresh the Harbor JWT this long before it expires, ``0..86400``.
+- ``max_response_bytes`` (1048576): a larger answer is :class:`~paybond_kit.InvalidResponseError`
+  without reading it all, ``1024..67108864``.
+- ``proxy_url`` (``None``): an explicit HTTP(S) proxy, under the same URL policy as the base
+  URLs. ``HTTP_PROXY`` / ``HTTPS_PROXY`` / ``ALL_PROXY`` are never read.
+
+Redirects are never followed; only 2xx ``application/json`` answers are success.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +28,7 @@ from types import TracebackType
 from typing import Any, Mapping, Sequence
 
 from . import _native
+from .errors import _invalid_argument
 from .types import (
     Decision,
     EvidenceReceipt,
@@ -50,6 +71,53 @@ def _no_running_loop(method: str) -> None:
     )
 
 
+def _id(value: Any) -> Any:
+    """A ``uuid.UUID`` as text; anything else as given (the core checks it)."""
+    return str(value) if isinstance(value, uuid.UUID) else value
+
+
+def _plain(value: Any) -> Any:
+    """A ``Mapping`` as a ``dict``; anything else as given, so that a wrong type reaches the
+    native layer and becomes an ``InvalidArgumentError`` naming the field."""
+    if isinstance(value, Mapping) and not isinstance(value, dict):
+        return dict(value)
+    return value
+
+
+def _texts(value: Any) -> Any:
+    """A sequence of texts as a ``list`` (a ``str`` itself is not one: passed as given)."""
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes, list, tuple)):
+        return list(value)
+    return value
+
+
+def _options(
+    timeout_seconds: Any,
+    deadline_seconds: Any,
+    max_retries: Any,
+    max_retry_after_seconds: Any,
+    refresh_skew_seconds: Any,
+    max_response_bytes: Any,
+    proxy_url: Any,
+    expected_tenant_id: Any = None,
+    expected_environment: Any = None,
+) -> dict[str, Any]:
+    """The options dict the native layer hands to the core (``None`` texts left out)."""
+    opts: dict[str, Any] = {
+        "timeout_seconds": timeout_seconds,
+        "deadline_seconds": deadline_seconds,
+        "max_retries": max_retries,
+        "max_retry_after_seconds": max_retry_after_seconds,
+        "refresh_skew_seconds": refresh_skew_seconds,
+        "max_response_bytes": max_response_bytes,
+    }
+    for k, v in (("proxy_url", proxy_url), ("expected_tenant_id", expected_tenant_id),
+                 ("expected_environment", expected_environment)):
+        if v is not None:
+            opts[k] = v
+    return opts
+
+
 class HarborClient:
     """Harbor calls bound to the session's tenant (from the Gateway, never the caller)."""
 
@@ -89,10 +157,15 @@ class HarborClient:
     ) -> VerifyResult:
         """``POST /verify``. Returns Harbor's allow/deny; raises on anything off the wire contract.
 
-        A token visibly bound to another intent raises :class:`TokenIntentMismatchError` before any request.
+        ``requested_spend_cents`` is an exact ``int`` in ``0..=2**53-1`` (``True``, ``1.5``,
+        ``"300"`` are refused). Raises :class:`InvalidArgumentError` (naming the field) for a bad
+        argument and :class:`TokenIntentMismatchError` for a token visibly bound to another
+        intent, both before any request; :class:`HarborHttpError`, :class:`InvalidResponseError`,
+        :class:`TenantBindingError`, :class:`TransportError`, :class:`PaybondTimeoutError`
+        (within ``deadline_seconds``) or :class:`InternalError` when the call fails.
         """
         d = await self._h.verify_capability(
-            str(intent_id), token, operation, requested_spend_cents, tool_name, tool_call_id,
+            _id(intent_id), token, operation, requested_spend_cents, tool_name, tool_call_id,
             idempotency_key, currency, agent_subject, vendor_id, task_id, workflow_id,
         )
         return VerifyResult._from_dict(d)
@@ -113,10 +186,10 @@ class HarborClient:
         task_id: str | None = None,
         workflow_id: str | None = None,
     ) -> VerifyResult:
-        """Blocking :meth:`verify_capability` (releases the GIL)."""
+        """Blocking :meth:`verify_capability` (releases the GIL; same arguments and errors)."""
         _no_running_loop("verify_capability_sync")
         d = self._h.verify_capability_sync(
-            str(intent_id), token, operation, requested_spend_cents, tool_name, tool_call_id,
+            _id(intent_id), token, operation, requested_spend_cents, tool_name, tool_call_id,
             idempotency_key, currency, agent_subject, vendor_id, task_id, workflow_id,
         )
         return VerifyResult._from_dict(d)
@@ -124,15 +197,16 @@ class HarborClient:
     async def submit_evidence(
         self, intent_id: str | uuid.UUID, body: Mapping[str, Any], idempotency_key: str | None = None
     ) -> EvidenceReceipt:
-        """``POST /intents/{intent_id}/evidence``. Same key + same body lands once; another body → 409."""
-        return EvidenceReceipt._from_dict(await self._h.submit_evidence(str(intent_id), dict(body), idempotency_key))
+        """``POST /intents/{intent_id}/evidence``. Same key + same body lands once; another body → 409
+        (:class:`HarborHttpError`). A body that is not an evidence body is :class:`InvalidArgumentError`."""
+        return EvidenceReceipt._from_dict(await self._h.submit_evidence(_id(intent_id), _plain(body), idempotency_key))
 
     def submit_evidence_sync(
         self, intent_id: str | uuid.UUID, body: Mapping[str, Any], idempotency_key: str | None = None
     ) -> EvidenceReceipt:
         """Blocking :meth:`submit_evidence`."""
         _no_running_loop("submit_evidence_sync")
-        return EvidenceReceipt._from_dict(self._h.submit_evidence_sync(str(intent_id), dict(body), idempotency_key))
+        return EvidenceReceipt._from_dict(self._h.submit_evidence_sync(_id(intent_id), _plain(body), idempotency_key))
 
     async def create_intent(
         self, input: Mapping[str, Any], *, principal_signing_seed: str | bytes
@@ -141,16 +215,16 @@ class HarborClient:
 
         ``input`` keys: intent_id, principal_did, payee_did, payee_pubkey (std base64), budget,
         currency, amount_cents, evidence_schema, deadline, predicate_dsl, predicate_ref,
-        allowed_tools, settlement_rail.
+        allowed_tools, settlement_rail. The result's ``capability_token`` is never in its ``repr``.
         """
-        return IntentCreated._from_dict(await self._h.create_intent(dict(input), principal_signing_seed))
+        return IntentCreated._from_dict(await self._h.create_intent(_plain(input), principal_signing_seed))
 
     def create_intent_sync(
         self, input: Mapping[str, Any], *, principal_signing_seed: str | bytes
     ) -> IntentCreated:
         """Blocking :meth:`create_intent`."""
         _no_running_loop("create_intent_sync")
-        return IntentCreated._from_dict(self._h.create_intent_sync(dict(input), principal_signing_seed))
+        return IntentCreated._from_dict(self._h.create_intent_sync(_plain(input), principal_signing_seed))
 
     async def ledger_tip(self) -> LedgerTip:
         """``GET /ledger/v1/tip``."""
@@ -161,7 +235,7 @@ class HarborClient:
         return LedgerAuthority._from_dict(await self._h.ledger("authority"))
 
     async def ledger_events(self, after_seq: int | None = None, limit: int | None = None) -> LedgerEventsPage:
-        """``GET /ledger/v1/events`` (exclusive cursor; limit 1..256, default 64)."""
+        """``GET /ledger/v1/events`` (exclusive cursor; ``limit`` an int in 1..256, default 64)."""
         return LedgerEventsPage._from_dict(await self._h.ledger_events(after_seq, limit))
 
     async def ledger_merkle_latest(self) -> MerkleLatest:
@@ -181,7 +255,9 @@ class HarborClient:
 
 class GatewayHarborTokenProvider:
     """Exchanges a service-account API key for Harbor JWTs; cached in memory, refreshed before
-    expiry, single-flight (N concurrent callers → one exchange)."""
+    expiry, single-flight (N concurrent callers → one exchange).
+
+    Takes the session options of this module (``timeout_seconds``, ``deadline_seconds``, ...)."""
 
     __slots__ = ("_p",)
 
@@ -190,13 +266,21 @@ class GatewayHarborTokenProvider:
         *,
         gateway_base_url: str,
         api_key: str,
-        timeout_seconds: float = 30.0,
+        timeout_seconds: float = 10.0,
+        deadline_seconds: float = 30.0,
         max_retries: int = 3,
+        max_retry_after_seconds: float = 30.0,
         refresh_skew_seconds: float = 90.0,
+        max_response_bytes: int = 1048576,
+        proxy_url: str | None = None,
         _native_provider: _native.TokenProvider | None = None,
     ) -> None:
+        """Raises :class:`InvalidArgumentError` for a bad option and :class:`InsecureUrlError`
+        for a refused URL (no request is made here)."""
         self._p = _native_provider or _native.TokenProvider(
-            gateway_base_url, api_key, timeout_seconds, max_retries, refresh_skew_seconds
+            gateway_base_url, api_key,
+            _options(timeout_seconds, deadline_seconds, max_retries, max_retry_after_seconds,
+                     refresh_skew_seconds, max_response_bytes, proxy_url),
         )
 
     @property
@@ -210,7 +294,8 @@ class GatewayHarborTokenProvider:
         return self._p.exchange_count
 
     async def bearer(self) -> str:
-        """A fresh Harbor JWT (a secret: do not log it)."""
+        """A fresh Harbor JWT (a secret: do not log it). Raises :class:`GatewayAuthError` when the
+        exchange is refused or garbled."""
         return await self._p.bearer()
 
     def bearer_sync(self) -> str:
@@ -237,6 +322,7 @@ class ServiceAccountHarborSession:
     Use ``async with await ServiceAccountHarborSession.open(...) as s`` or call
     :meth:`aclose`. For credential rotation: open a new session, then close the
     old one (closing lets in-flight calls finish and refuses new ones).
+    The options are described in this module's docstring.
     """
 
     __slots__ = ("_s", "harbor", "token_provider")
@@ -255,18 +341,27 @@ class ServiceAccountHarborSession:
         gateway_base_url: str,
         api_key: str,
         harbor_base_url: str,
-        timeout_seconds: float = 30.0,
+        timeout_seconds: float = 10.0,
+        deadline_seconds: float = 30.0,
         max_retries: int = 3,
+        max_retry_after_seconds: float = 30.0,
         refresh_skew_seconds: float = 90.0,
+        max_response_bytes: int = 1048576,
+        proxy_url: str | None = None,
         expected_tenant_id: str | None = None,
     ) -> ServiceAccountHarborSession:
-        """Validate URLs, exchange the key once, bind to the tenant the Gateway names.
+        """Validate URLs and options, exchange the key once, bind to the tenant the Gateway names.
 
-        ``expected_tenant_id`` never overrides the Gateway: a mismatch raises :class:`TenantBindingError`.
+        Raises :class:`InvalidArgumentError` (a bad argument or option, naming it) or
+        :class:`InsecureUrlError` before any request; :class:`GatewayAuthError` when the Gateway
+        refuses or garbles the exchange (a redirect included); :class:`TenantBindingError` when
+        ``expected_tenant_id`` (which never overrides the Gateway) differs;
+        :class:`TransportError` / :class:`PaybondTimeoutError` / :class:`InternalError`.
         """
         native = await _native.HarborSession.open(
-            gateway_base_url, api_key, harbor_base_url, timeout_seconds, max_retries,
-            refresh_skew_seconds, expected_tenant_id,
+            gateway_base_url, api_key, harbor_base_url,
+            _options(timeout_seconds, deadline_seconds, max_retries, max_retry_after_seconds,
+                     refresh_skew_seconds, max_response_bytes, proxy_url, expected_tenant_id),
         )
         return cls(native)
 
@@ -277,17 +372,22 @@ class ServiceAccountHarborSession:
         gateway_base_url: str,
         api_key: str,
         harbor_base_url: str,
-        timeout_seconds: float = 30.0,
+        timeout_seconds: float = 10.0,
+        deadline_seconds: float = 30.0,
         max_retries: int = 3,
+        max_retry_after_seconds: float = 30.0,
         refresh_skew_seconds: float = 90.0,
+        max_response_bytes: int = 1048576,
+        proxy_url: str | None = None,
         expected_tenant_id: str | None = None,
     ) -> ServiceAccountHarborSession:
-        """Blocking :meth:`open`, for non-async apps."""
+        """Blocking :meth:`open`, for non-async apps (same arguments and errors)."""
         _no_running_loop("open_sync")
         return cls(
             _native.HarborSession.open_sync(
-                gateway_base_url, api_key, harbor_base_url, timeout_seconds, max_retries,
-                refresh_skew_seconds, expected_tenant_id,
+                gateway_base_url, api_key, harbor_base_url,
+                _options(timeout_seconds, deadline_seconds, max_retries, max_retry_after_seconds,
+                         refresh_skew_seconds, max_response_bytes, proxy_url, expected_tenant_id),
             )
         )
 
@@ -349,7 +449,13 @@ class GatewaySignalClient:
         return self._s.tenant_id
 
     async def reputation_receipt(self, operator_did: str, score_version: str | None = None) -> ReputationReceiptEnvelope | None:
-        """The operator's signed receipt; ``None`` when Signal has none (404)."""
+        """The operator's signed receipt; ``None`` when Signal has none (404).
+
+        The signature is always checked: a receipt without a valid signature (or without one at
+        all) raises :class:`SignatureInvalidError`. ``signature_checked_with`` says against which
+        key: ``"pinned_key"`` (the session's ``trusted_signing_key_hex``: proves Signal signed it)
+        or ``"embedded_key"`` (the key the receipt names: integrity only).
+        """
         d = await self._s.read("reputation_receipt", operator_did, score_version)
         return None if d is None else ReputationReceiptEnvelope._from_dict(d)
 
@@ -384,7 +490,14 @@ class GatewaySignalClient:
 
 
 class ServiceAccountSignalSession:
-    """A Signal session; the tenant comes from ``GET /v1/auth/principal``."""
+    """A Signal session; the tenant comes from ``GET /v1/auth/principal``.
+
+    ``trusted_signing_key_hex`` pins the key that signs reputation receipts (64 hex digits):
+    without it a receipt is checked against the key it names itself, which proves integrity but
+    not who signed. Pin the Signal receipt key your Paybond environment publishes (for the dev
+    server: ``LocalHarbor.signal_public_key_hex``). The options are described in this module's
+    docstring.
+    """
 
     __slots__ = ("_s", "signal")
 
@@ -398,20 +511,33 @@ class ServiceAccountSignalSession:
         *,
         gateway_base_url: str,
         api_key: str,
-        timeout_seconds: float = 30.0,
+        timeout_seconds: float = 10.0,
+        deadline_seconds: float = 30.0,
         max_retries: int = 3,
+        max_retry_after_seconds: float = 30.0,
+        refresh_skew_seconds: float = 90.0,
+        max_response_bytes: int = 1048576,
+        proxy_url: str | None = None,
         expected_environment: str | None = None,
         expected_tenant_id: str | None = None,
         trusted_signing_key_hex: str | None = None,
     ) -> ServiceAccountSignalSession:
         """Look up the key's principal and bind Signal reads to its tenant.
 
-        ``trusted_signing_key_hex`` pins the receipt signing key.
+        Raises :class:`InvalidArgumentError` (a bad argument or option, naming it; a
+        ``trusted_signing_key_hex`` that is not an Ed25519 key) or :class:`InsecureUrlError`;
+        :class:`GatewayAuthError` when the principal lookup is refused or garbled, or names
+        another ``expected_environment``; :class:`TenantBindingError` when it names another
+        ``expected_tenant_id``; :class:`TransportError` / :class:`PaybondTimeoutError` /
+        :class:`InternalError`.
         """
         return cls(
             await _native.SignalSession.open(
-                gateway_base_url, api_key, timeout_seconds, max_retries, expected_environment,
-                expected_tenant_id, trusted_signing_key_hex,
+                gateway_base_url, api_key,
+                _options(timeout_seconds, deadline_seconds, max_retries, max_retry_after_seconds,
+                         refresh_skew_seconds, max_response_bytes, proxy_url, expected_tenant_id,
+                         expected_environment),
+                trusted_signing_key_hex,
             )
         )
 
@@ -421,18 +547,26 @@ class ServiceAccountSignalSession:
         *,
         gateway_base_url: str,
         api_key: str,
-        timeout_seconds: float = 30.0,
+        timeout_seconds: float = 10.0,
+        deadline_seconds: float = 30.0,
         max_retries: int = 3,
+        max_retry_after_seconds: float = 30.0,
+        refresh_skew_seconds: float = 90.0,
+        max_response_bytes: int = 1048576,
+        proxy_url: str | None = None,
         expected_environment: str | None = None,
         expected_tenant_id: str | None = None,
         trusted_signing_key_hex: str | None = None,
     ) -> ServiceAccountSignalSession:
-        """Blocking :meth:`open`."""
+        """Blocking :meth:`open` (same arguments and errors)."""
         _no_running_loop("open_sync")
         return cls(
             _native.SignalSession.open_sync(
-                gateway_base_url, api_key, timeout_seconds, max_retries, expected_environment,
-                expected_tenant_id, trusted_signing_key_hex,
+                gateway_base_url, api_key,
+                _options(timeout_seconds, deadline_seconds, max_retries, max_retry_after_seconds,
+                         refresh_skew_seconds, max_response_bytes, proxy_url, expected_tenant_id,
+                         expected_environment),
+                trusted_signing_key_hex,
             )
         )
 
@@ -471,6 +605,10 @@ class CapabilityBinding:
     ``payee_did`` + ``payee_signing_seed`` (64 hex digits or 32 bytes) enable evidence:
     after an allowed call the tool's result can be signed and submitted as payee evidence,
     exactly once per tool call. ``operations`` maps tool names to Harbor operations.
+
+    Raises :class:`InvalidArgumentError` (naming the argument: ``harbor``, ``intent_id``,
+    ``capability_token``, ``payee_signing_seed``, ...) or :class:`TokenIntentMismatchError`
+    (the token is bound to another intent or tenant).
     """
 
     __slots__ = ("harbor", "_g")
@@ -490,10 +628,10 @@ class CapabilityBinding:
         workflow_id: str | None = None,
     ) -> None:
         if not isinstance(harbor, HarborClient):
-            raise TypeError(f"harbor: expected a HarborClient (session.harbor), got {type(harbor).__name__}")
+            raise _invalid_argument("harbor", f"expected a HarborClient (session.harbor), got {type(harbor).__name__}")
         self.harbor = harbor
         self._g = _native.ToolGuard(
-            harbor._h, str(intent_id), capability_token, dict(operations) if operations else None, payee_did,
+            harbor._h, _id(intent_id), capability_token, _plain(operations), payee_did,
             payee_signing_seed, evidence_version, currency, agent_subject, workflow_id,
         )
 
@@ -508,7 +646,10 @@ class CapabilityBinding:
         return self._g.tenant_id
 
     async def authorize(self, tool_name: str, call_id: str, args: Any = None, *, requested_spend_cents: int = 0) -> Decision:
-        """Ask Harbor whether this call may run. Never raises for a failed verify: it is a deny."""
+        """Ask Harbor whether this call may run. Never raises for a failed verify: it is a deny
+        (a caught panic included: code ``internal``). A bad argument (``requested_spend_cents``
+        not an exact ``int`` in ``0..=2**53-1``, a non-``str`` name or id, ``args`` that are not
+        JSON data) raises :class:`InvalidArgumentError` before any request."""
         return Decision._from_dict(await self._g.authorize(tool_name, call_id, args, requested_spend_cents))
 
     def authorize_sync(self, tool_name: str, call_id: str, args: Any = None, *, requested_spend_cents: int = 0) -> Decision:
@@ -517,13 +658,19 @@ class CapabilityBinding:
         return Decision._from_dict(self._g.authorize_sync(tool_name, call_id, args, requested_spend_cents))
 
     async def submit_evidence(self, tool_name: str, call_id: str, payload: Mapping[str, Any]) -> EvidenceReceipt:
-        """Sign ``payload`` as the payee for this call and submit it (idempotent per call id)."""
-        return EvidenceReceipt._from_dict(await self._g.submit_evidence(tool_name, call_id, dict(payload)))
+        """Sign ``payload`` as the payee for this call and submit it (idempotent per call id).
+
+        The same payload again replays the first submission. Raises
+        :class:`EvidenceConflictError` for a different payload under a call id that already has
+        evidence, :class:`InvalidArgumentError` for an empty ``call_id`` or a binding without a
+        payee signer.
+        """
+        return EvidenceReceipt._from_dict(await self._g.submit_evidence(tool_name, call_id, _plain(payload)))
 
     def submit_evidence_sync(self, tool_name: str, call_id: str, payload: Mapping[str, Any]) -> EvidenceReceipt:
         """Blocking :meth:`submit_evidence`."""
         _no_running_loop("submit_evidence_sync")
-        return EvidenceReceipt._from_dict(self._g.submit_evidence_sync(tool_name, call_id, dict(payload)))
+        return EvidenceReceipt._from_dict(self._g.submit_evidence_sync(tool_name, call_id, _plain(payload)))
 
     def __repr__(self) -> str:
         return f"CapabilityBinding(tenant_id={self.tenant_id!r}, intent_id={self.intent_id!r})"
@@ -542,13 +689,15 @@ def sign_payee_evidence_binding(
 ) -> dict[str, Any]:
     """Sign an evidence binding as the payee (``EvidenceSignV1``; version 2, or 1 for legacy Harbors).
 
-    ``payee_signing_seed`` is the 32-byte Ed25519 seed (bytes, or 64 hex digits).
+    ``payee_signing_seed`` is the 32-byte Ed25519 seed (bytes, or 64 hex digits). The payload
+    digest is taken from the payload as Harbor reads it off the wire, so float-bearing payloads
+    verify. Raises :class:`InvalidArgumentError` naming the argument.
 
     Returns the request body: ``payload, artifacts, payee_did, payee_pubkey, payee_signature,
     submitted_at``. Use :func:`sign_payee_evidence` for the exact signed bytes too.
     """
     d = _native.sign_payee_evidence_binding(
-        tenant_id, str(intent_id), payee_did, payload, list(artifacts_blake3_hex), submitted_at_rfc3339,
+        tenant_id, _id(intent_id), payee_did, _plain(payload), _texts(artifacts_blake3_hex), submitted_at_rfc3339,
         payee_signing_seed, version,
     )
     body: dict[str, Any] = d["body"]
@@ -568,7 +717,7 @@ def sign_payee_evidence(
 ) -> SignedEvidence:
     """Like :func:`sign_payee_evidence_binding`, also returning the exact signed bytes."""
     d = _native.sign_payee_evidence_binding(
-        tenant_id, str(intent_id), payee_did, payload, list(artifacts_blake3_hex), submitted_at_rfc3339,
+        tenant_id, _id(intent_id), payee_did, _plain(payload), _texts(artifacts_blake3_hex), submitted_at_rfc3339,
         payee_signing_seed, version,
     )
     return SignedEvidence(sign_bytes=d["sign_bytes"], body=d["body"])
@@ -576,12 +725,12 @@ def sign_payee_evidence(
 
 def json_value_digest(value: Any) -> bytes:
     """BLAKE3-256 of the canonical JSON of ``value`` (keys sorted by UTF-8 bytes)."""
-    return _native.json_value_digest(value)
+    return _native.json_value_digest(_plain(value))
 
 
 def artifacts_digest(artifacts_blake3_hex: Sequence[str]) -> bytes:
     """BLAKE3 of the concatenated raw artifact digests."""
-    return _native.artifacts_digest(list(artifacts_blake3_hex))
+    return _native.artifacts_digest(_texts(artifacts_blake3_hex))
 
 
 def sign_intent_creation(input: Mapping[str, Any], *, principal_signing_seed: str | bytes) -> dict[str, Any]:
@@ -589,6 +738,7 @@ def sign_intent_creation(input: Mapping[str, Any], *, principal_signing_seed: st
 
     ``input`` uses the wire names and includes ``tenant_id`` (signed, not sent) and ``payee_pubkey``
     (standard base64). :meth:`HarborClient.create_intent` does this for the session's tenant.
+    Raises :class:`InvalidArgumentError` naming the field.
     """
-    body: dict[str, Any] = _native.sign_intent_creation(dict(input), principal_signing_seed)
+    body: dict[str, Any] = _native.sign_intent_creation(_plain(input), principal_signing_seed)
     return body

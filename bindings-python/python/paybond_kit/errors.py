@@ -1,7 +1,8 @@
 """Exceptions raised by Paybond Kit.
 
 Every native error is converted in one place (the Rust side builds these
-classes by name), so ``except HarborHttpError`` works the same for every call.
+classes by name from the core's error, with its fields and ``code``), so
+``except HarborHttpError`` works the same for every call.
 Messages never contain an API key, JWT, capability token or seed; response
 bodies are redacted before they are stored. All classes pickle.
 """
@@ -25,6 +26,8 @@ __all__ = [
     "TokenIntentMismatchError",
     "SessionClosedError",
     "InvalidArgumentError",
+    "EvidenceConflictError",
+    "InternalError",
     "PaybondDeniedError",
 ]
 
@@ -65,7 +68,8 @@ def _rebuild(cls: type[PaybondError], message: str, fields: dict[str, Any], code
 
 
 class HarborHttpError(PaybondError):
-    """Harbor answered HTTP >= 400 (after retries). ``body_text`` is redacted."""
+    """Harbor answered a status other than 2xx (after retries; a redirect is never followed and
+    lands here too). ``body_text`` is redacted."""
 
     code = "http_error"
     _fields = ("status_code", "url", "body_text")
@@ -84,7 +88,7 @@ class GatewayAuthError(PaybondError):
 
 
 class SignalHttpError(PaybondError):
-    """Signal answered HTTP >= 400."""
+    """Signal answered a status other than 2xx (404 is ``None`` where a read documents it)."""
 
     code = "signal_http_error"
     _fields = ("status_code", "url", "body_text")
@@ -116,11 +120,19 @@ class TransportError(PaybondError, ConnectionError):
 
 
 class PaybondTimeoutError(PaybondError, TimeoutError):
-    """Every attempt timed out."""
+    """The call's deadline passed, or the per-attempt timeout elapsed on the last attempt.
+
+    ``timeout_ms`` is the per-attempt timeout, ``deadline_ms`` the bound across all attempts
+    and waits, ``attempts`` how many were made and ``elapsed_ms`` how long the call took.
+    """
 
     code = "timeout"
-    _fields = ("url",)
+    _fields = ("url", "timeout_ms", "deadline_ms", "attempts", "elapsed_ms")
     url: str
+    timeout_ms: int | None
+    deadline_ms: int | None
+    attempts: int | None
+    elapsed_ms: int | None
 
 
 class InvalidResponseError(PaybondError):
@@ -144,9 +156,17 @@ class SignatureInvalidError(PaybondError):
 
 
 class TokenIntentMismatchError(PaybondError):
-    """The capability token is bound to another intent or tenant; nothing was sent."""
+    """The capability token is bound to another intent or tenant; nothing was sent.
+
+    ``bound_kind`` is ``"intent"`` or ``"tenant"``, ``bound`` what the token names,
+    ``requested`` what the call asked for.
+    """
 
     code = "token_intent_mismatch"
+    _fields = ("bound_kind", "bound", "requested")
+    bound_kind: str | None
+    bound: str | None
+    requested: str | None
 
 
 class SessionClosedError(PaybondError):
@@ -156,11 +176,28 @@ class SessionClosedError(PaybondError):
 
 
 class InvalidArgumentError(PaybondError, ValueError):
-    """A caller argument is wrong. ``field`` names it; the message says what was expected."""
+    """A caller argument is wrong (type, range, format). ``field`` names it as Python spells
+    it (e.g. ``requested_spend_cents``); the message says what was expected. Raised before any
+    request is made."""
 
     code = "invalid_argument"
     _fields = ("field",)
     field: str
+
+
+class EvidenceConflictError(PaybondError):
+    """Evidence for this tool call (``call_id``) was already signed or submitted with a
+    different payload; the first payload stands. Use a new call id for new work."""
+
+    code = "evidence_conflict"
+    _fields = ("call_id",)
+    call_id: str
+
+
+class InternalError(PaybondError):
+    """A bug in the kit (a caught panic). The call was refused; for a guard it is a deny."""
+
+    code = "internal"
 
 
 class PaybondDeniedError(PaybondError):
@@ -171,3 +208,8 @@ class PaybondDeniedError(PaybondError):
     tool_name: str
     deny_code: str
     reason: str | None
+
+
+def _invalid_argument(field: str, message: str) -> InvalidArgumentError:
+    """An :class:`InvalidArgumentError` worded like the core's (for checks of Python objects)."""
+    return InvalidArgumentError(f"invalid argument `{field}`: {message}", field=field)

@@ -10,6 +10,14 @@ the tool body never runs, the model sees why and the graph goes on (``on_error="
 :class:`~paybond_kit.PaybondDeniedError` instead). With ``evidence=callable(request, result) -> dict``
 an allowed call's result is signed by the payee and submitted once per tool call.
 
+``requested_spend_cents`` is an exact ``int`` in ``0..=2**53-1`` or a callable
+``(ToolCallRequest) -> int``. A bad static value (``True``, ``1.5``, ``"300"``, ``-1``) or a bad
+``on_error`` / ``evidence`` / ``binding`` raises :class:`~paybond_kit.InvalidArgumentError` at
+construction; a callable that raises or returns a bad value denies that call (code
+``guard_error`` / ``invalid_argument``). Every failure on the way to an allow (transport, timeout,
+malformed answer, a caught panic: ``internal``) is a deny, answered within the session's
+``deadline_seconds``.
+
 Requires ``pip install "paybond-kit[langgraph]"``.
 """
 
@@ -30,6 +38,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from ._guard import GuardCore, GuardEvent, OnError, call_id_or_new
 from .client import CapabilityBinding
+from .errors import _invalid_argument
 from .types import Decision
 
 __all__ = [
@@ -61,7 +70,7 @@ class _LangGraphGuard:
     def __init__(self, binding: CapabilityBinding, spend: SpendSpec, on_error: OnError, evidence: EvidenceFn | None,
                  on_decision: Callable[[GuardEvent], None] | None) -> None:
         if binding is None:
-            raise TypeError("binding: a paybond_kit.CapabilityBinding is required")
+            raise _invalid_argument("binding", "a paybond_kit.CapabilityBinding is required")
         self.binding = binding
         self.core = GuardCore(binding, spend, on_error, evidence, on_decision)
 

@@ -1,9 +1,11 @@
 """OpenAI Agents SDK adapter: a tool input guardrail that verifies each call with Harbor.
 
 A deny rejects the call (``reject_content``): the tool does not run and the model reads
-``"Paybond denied <tool>: <code>: <message>"`` as the tool output. A missing or wrong
-binding is a misconfiguration and halts the run (``raise_exception``). The guardrail never
-lets an exception escape.
+``"Paybond denied <tool>: <code>: <message>"`` as the tool output. A missing binding at run
+time is a misconfiguration and halts the run (``raise_exception``); a wrong ``binding`` or a bad
+static ``requested_spend_cents`` (not an exact ``int`` in ``0..=2**53-1``) raises
+:class:`~paybond_kit.InvalidArgumentError` at construction. A spend callable that raises or
+returns a bad value rejects that call. The guardrail never lets an exception escape.
 
 The binding comes from the argument or from ``Runner.run(..., context=binding)``.
 Requires ``pip install "paybond-kit[openai-agents]"``.
@@ -21,7 +23,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         'paybond_kit.openai_agents needs the OpenAI Agents SDK: pip install "paybond-kit[openai-agents]"'
     ) from exc
 
-from ._guard import GuardCore, GuardEvent, call_id_or_new, check_options, deny_decision
+from ._guard import GuardCore, GuardEvent, call_id_or_new, deny_decision
 from .client import CapabilityBinding
 from .types import Decision
 
@@ -48,7 +50,6 @@ def paybond_capability_input_guardrail(
     on_decision: Callable[[GuardEvent], None] | None = None,
 ) -> ToolInputGuardrail[Any]:
     """A ``ToolInputGuardrail`` that calls Harbor ``/verify`` before the tool runs."""
-    check_options(binding, "deny", requested_spend_cents, None)
     core = GuardCore(binding, requested_spend_cents, "deny", None, on_decision)
 
     async def paybond_capability(data: ToolInputGuardrailData) -> ToolGuardrailFunctionOutput:
@@ -66,7 +67,7 @@ def paybond_capability_input_guardrail(
         try:
             raw = getattr(ctx, "tool_arguments", None) or "{}"
             args = json.loads(raw)
-        except (TypeError, ValueError) as e:
+        except Exception as e:  # not JSON, or nested too deep for the parser: a deny, never a crash
             decision = deny_decision("invalid_argument", f"tool arguments are not JSON: {e}")
         else:
             decision = await core.authorize(b, tool_name, call_id, args, data)
@@ -85,12 +86,15 @@ def guard_function_tools(
     *,
     on_decision: Callable[[GuardEvent], None] | None = None,
 ) -> list[Any]:
-    """Attach the Paybond guardrail to every ``FunctionTool`` in ``tools`` (in place); returns them."""
+    """Attach the Paybond guardrail to every ``FunctionTool`` in ``tools`` (in place); returns them.
+
+    A Paybond guardrail already on a tool is replaced (guarding again with another binding
+    never leaves the old binding in force); other guardrails are kept.
+    """
     g = paybond_capability_input_guardrail(binding, requested_spend_cents, on_decision=on_decision)
     out = list(tools)
     for t in out:
         if isinstance(t, FunctionTool):
-            existing = list(t.tool_input_guardrails or [])
-            if not any(getattr(x, "name", None) == g.name for x in existing):
-                t.tool_input_guardrails = [*existing, g]
+            others = [x for x in (t.tool_input_guardrails or []) if getattr(x, "name", None) != g.name]
+            t.tool_input_guardrails = [*others, g]
     return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Mapping, TypeVar
+from typing import Any, ClassVar, Literal, Mapping, TypeVar
 
 __all__ = [
     "VerifyResult",
@@ -84,9 +84,10 @@ class Decision(_Model):
     """The guard's answer for one tool call. Only ``allowed`` lets the tool run.
 
     ``code`` is stable (``harbor_denied``, ``transport_error``, ``timeout``,
-    ``http_error``, ``invalid_response``, ``tenant_mismatch``,
-    ``token_intent_mismatch``, ``session_closed``, ...); ``reason`` is
-    Harbor's own code when Harbor denied (e.g. ``budget_exceeded``).
+    ``http_error``, ``invalid_response``, ``tenant_mismatch``, ``gateway_auth``,
+    ``token_intent_mismatch``, ``session_closed``, ``invalid_argument``,
+    ``internal`` (a caught panic), ...); ``reason`` is Harbor's own code when
+    Harbor denied (e.g. ``budget_exceeded``).
     """
 
     decision: str
@@ -122,18 +123,17 @@ class EvidenceReceipt(_Model):
 
 @dataclass(frozen=True, slots=True)
 class IntentCreated(_Model):
-    """Harbor's answer to ``POST /intents``. The capability token is in ``extra`` but never in ``repr``."""
+    """Harbor's answer to ``POST /intents``.
+
+    ``capability_token`` is the token Harbor minted for the new intent (a secret: never in
+    ``repr``; ``None`` when Harbor returned none).
+    """
 
     tenant: str
     intent_id: str
     state: str | None = None
+    capability_token: str | None = field(default=None, repr=False)
     extra: Mapping[str, Any] = field(default_factory=dict, repr=False)
-
-    @property
-    def capability_token(self) -> str | None:
-        """The capability token Harbor minted for the new intent."""
-        tok = self.extra.get("capability_token")
-        return tok if isinstance(tok, str) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,12 +219,19 @@ class ReputationReceipt(_Model):
 
 @dataclass(frozen=True, slots=True)
 class ReputationReceiptEnvelope(_Model):
-    """``GET /reputation/{did}``."""
+    """``GET /reputation/{did}``.
+
+    ``signature_checked_with`` says which key the receipt's signature verified against:
+    ``"pinned_key"`` (the session's ``trusted_signing_key_hex``: Signal signed it) or
+    ``"embedded_key"`` (the key the receipt names itself: integrity only, not who signed).
+    An unsigned or badly signed receipt never gets here: it is :class:`SignatureInvalidError`.
+    """
 
     _nested: ClassVar[Mapping[str, type[_Model]]] = {"receipt": ReputationReceipt}
     schema_version: int
     updated_at: str
     receipt: ReputationReceipt
+    signature_checked_with: Literal["pinned_key", "embedded_key"] = "embedded_key"
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 

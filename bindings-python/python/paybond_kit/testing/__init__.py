@@ -10,17 +10,22 @@
 
 The pytest plugin (``paybond_kit.testing.pytest_plugin``, registered as a ``pytest11``
 entry point) provides ``local_harbor`` and ``paybond_session`` fixtures.
+
+:class:`HostileHarbor` is the opposite: a raw-socket Gateway + Harbor + Signal that answers one
+route with a misbehaviour from a hostile corpus (redirects, duplicate JSON keys, lying framing,
+endless bodies, echoed secrets, ...), for tests that prove a client fails closed.
 """
 
 from __future__ import annotations
 
+import os
 from types import TracebackType
-from typing import Any, Mapping, Sequence
+from typing import Any, Literal, Mapping, Sequence
 
 from .. import _native
 from ..types import DevIntent
 
-__all__ = ["LocalHarbor", "DevIntent", "FAULT_KINDS"]
+__all__ = ["LocalHarbor", "HostileHarbor", "DevIntent", "FAULT_KINDS"]
 
 #: Fault kinds the dev server can inject (``add_fault(kind=...)``).
 FAULT_KINDS = (
@@ -193,3 +198,111 @@ class LocalHarbor:
         if self._srv is None:
             return "LocalHarbor(stopped)"
         return f"LocalHarbor(gateway_url={self.gateway_url!r}, harbor_url={self.harbor_url!r}, tenant_id={self.tenant_id!r})"
+
+
+class HostileHarbor:
+    """A hostile Gateway + Harbor + Signal on one loopback port, serving a corpus of bad answers.
+
+    ``corpus_path`` is a corpus file such as the repository's ``tests/scenarios/hostile.json``.
+    Every request gets a good answer except those of the route the current case names
+    (:meth:`set_case`). Use :attr:`url` as both the Gateway and the Harbor base URL and
+    :attr:`api_key` as the key. Two more listeners count clients that go where they must not:
+    :attr:`evil_url` (the target of every redirect the corpus sends) and :attr:`proxy_url` (an HTTP
+    proxy answering a perfect allow); a fail-closed client never reaches either.
+
+    Use as ``with HostileHarbor(path) as h`` (or ``async with``); :meth:`close` stops it.
+    """
+
+    def __init__(self, corpus_path: str | os.PathLike[str]) -> None:
+        self._s: _native.HostileServer | None = _native.HostileServer(os.fspath(corpus_path))
+
+    @property
+    def _h(self) -> _native.HostileServer:
+        if self._s is None:
+            raise RuntimeError("HostileHarbor was closed")
+        return self._s
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT``: the Gateway and Harbor base URL."""
+        return self._h.url
+
+    @property
+    def evil_url(self) -> str:
+        """The listener every redirect of the corpus points at (counts :meth:`evil_hits`)."""
+        return self._h.evil_url
+
+    @property
+    def proxy_url(self) -> str:
+        """A listener acting as an HTTP proxy that answers a perfect allow (counts :meth:`proxy_hits`)."""
+        return self._h.proxy_url
+
+    @property
+    def api_key(self) -> str:
+        """The API key to use (random per server; a secret the answers may echo)."""
+        return self._h.api_key
+
+    @property
+    def jwt(self) -> str:
+        """The Harbor JWT the good exchange hands out (random per server; a secret)."""
+        return self._h.jwt
+
+    @property
+    def signal_public_key_hex(self) -> str:
+        """The key that signs this server's Signal receipts."""
+        return self._h.signal_public_key_hex
+
+    def set_case(self, case_id: str | None, exchange_mode: Literal["every", "after_first"] = "every") -> None:
+        """Serve ``case_id`` from now on (``None``: every answer good) and reset :meth:`hits`.
+
+        For ``exchange`` cases, ``exchange_mode="after_first"`` makes the first exchange good; the
+        next Harbor request then answers 401 once, so the client re-mints and gets the case's
+        answer (how a guard meets a hostile exchange). Other routes ignore the mode.
+        """
+        self._h.set_case(case_id, exchange_mode)
+
+    def evil_hits(self) -> int:
+        """Requests the evil listener received since start (a redirect was followed)."""
+        return self._h.evil_hits()
+
+    def proxy_hits(self) -> int:
+        """Requests the proxy listener received since start."""
+        return self._h.proxy_hits()
+
+    def hits(self, route: str) -> int:
+        """Requests for ``route`` (``exchange``, ``verify``, ``evidence``, ``principal``,
+        ``signal_receipt``, ``ledger_tip`` or ``other``) since the last :meth:`set_case`."""
+        return self._h.hits(route)
+
+    def case_ids(self) -> list[str]:
+        """Every case id, in corpus order."""
+        return self._h.case_ids()
+
+    def case(self, case_id: str) -> dict[str, Any]:
+        """``{id, class, route, expect_codes, secret_echo, raw}`` of one case (``KeyError`` if unknown)."""
+        return self._h.case(case_id)
+
+    def defaults(self) -> dict[str, Any]:
+        """The corpus's test settings (``timeout_ms``, ``deadline_ms``, ``payee_seed_hex``, ...)."""
+        return dict(self._h.defaults())
+
+    def close(self) -> None:
+        """Stop every listener and end open connections."""
+        if self._s is not None:
+            self._s.shutdown()
+            self._s = None
+
+    def __enter__(self) -> HostileHarbor:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    async def __aenter__(self) -> HostileHarbor:
+        return self
+
+    async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return "HostileHarbor(closed)" if self._s is None else f"HostileHarbor(url={self.url!r})"
