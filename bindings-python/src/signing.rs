@@ -1,7 +1,7 @@
 //! Payee evidence signing, digests and principal-signed intent creation (no I/O).
 
 use crate::args::{self, text, text_list};
-use crate::convert::{from_py, invalid_argument, to_py, to_py_err, Json};
+use crate::convert::{from_py, to_py, to_py_err, Json};
 use crate::guarded;
 use paybond_kit::evidence::{EvidenceInput, EvidenceSignVersion};
 use pyo3::prelude::*;
@@ -111,7 +111,6 @@ fn artifacts_digest<'py>(
 /// Principal-signed `POST /intents` body for `input` (a dict, with `tenant_id`).
 #[pyfunction]
 fn sign_intent_creation(
-    py: Python<'_>,
     input: &Bound<'_, PyAny>,
     principal_signing_seed: &Bound<'_, PyAny>,
 ) -> PyResult<Json> {
@@ -119,13 +118,6 @@ fn sign_intent_creation(
     let seed = args::seed(principal_signing_seed, "principal_signing_seed")?;
     guarded(|| {
         let inp = paybond_kit::intent::IntentCreationInput::from_json(&v).map_err(to_py_err)?;
-        if inp.tenant_id.is_empty() {
-            return Err(invalid_argument(
-                py,
-                "tenant_id",
-                "expected the tenant the intent is signed for",
-            ));
-        }
         paybond_kit::intent::sign_intent_creation(&inp, &seed)
             .map(Json)
             .map_err(to_py_err)

@@ -64,6 +64,12 @@ pub fn allowed_tools_digest<S: AsRef<str>>(tools: &[S]) -> [u8; 32] {
 
 /// The exact bytes a principal signs.
 pub fn intent_sign_bytes(input: &IntentCreationInput) -> Result<Vec<u8>> {
+    if input.tenant_id.trim().is_empty() {
+        return Err(Error::invalid_argument(
+            "tenant_id",
+            "expected the tenant the intent is signed for",
+        ));
+    }
     if normalize_tools(&input.allowed_tools).is_empty() {
         return Err(Error::invalid_argument(
             "allowed_tools",

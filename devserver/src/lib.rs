@@ -12,10 +12,16 @@
 #![warn(missing_docs)]
 
 pub mod captoken;
+pub mod clock;
+pub mod dev_intent;
+pub mod error;
 pub mod faults;
 pub mod hostile;
+pub mod idempotency;
 pub mod jwt;
 pub mod ledger;
+pub mod lifecycle;
+pub mod predicate;
 pub mod server;
 pub mod signal;
 pub mod state;
@@ -46,6 +52,10 @@ pub struct DevServerConfig {
     pub tenant_id: String,
     /// API key of the seeded tenant (default: a fresh random sandbox key).
     pub api_key: Option<String>,
+    /// Seconds an allow's reservation is held before the server releases it
+    /// (when the caller never completes the decision); default 300. Measured
+    /// on the dev clock ([`LocalHarbor::advance_clock`]).
+    pub reservation_hold_seconds: u64,
 }
 
 impl Default for DevServerConfig {
@@ -57,6 +67,7 @@ impl Default for DevServerConfig {
             jwt_ttl: Duration::from_secs(900),
             tenant_id: "tenant-dev".into(),
             api_key: None,
+            reservation_hold_seconds: state::DEFAULT_RESERVATION_HOLD.as_secs(),
         }
     }
 }
@@ -146,7 +157,10 @@ impl std::error::Error for DevError {}
 impl LocalHarbor {
     /// Binds both listeners and serves on the current tokio runtime.
     pub async fn start(config: DevServerConfig) -> std::io::Result<Self> {
-        let app = Arc::new(state::App::new(config.jwt_ttl));
+        let app = Arc::new(state::App::with_hold(
+            config.jwt_ttl,
+            Duration::from_secs(config.reservation_hold_seconds),
+        ));
         let (tenant_id, api_key) = app.create_tenant(
             Some(&config.tenant_id),
             Some("sandbox"),
@@ -229,6 +243,7 @@ impl LocalHarbor {
 
     /// Counters of one tenant.
     pub fn stats(&self, tenant_id: &str) -> Stats {
+        self.app.sweep_tenant(tenant_id);
         self.app
             .data
             .lock()
@@ -251,6 +266,30 @@ impl LocalHarbor {
     /// Hex of the key that signs Signal receipts.
     pub fn signal_public_key_hex(&self) -> String {
         hex::encode(self.app.keys.signal.verifying_key().as_bytes())
+    }
+
+    /// Moves the server's clock ahead by `by` (whole seconds): JWT expiry,
+    /// token and intent deadlines and reservation holds are measured on it.
+    /// Returns how far ahead of real time the clock now is.
+    pub fn advance_clock(&self, by: Duration) -> Result<Duration, DevError> {
+        self.app
+            .advance_clock(by)
+            .map_err(|e| DevError(e.to_string()))
+    }
+
+    /// Decides an approval request of `tenant_id` as a reviewer would with
+    /// `POST /v1/approvals/{approval_request_id}`; returns the same answer
+    /// (`{approval_request_id, status, reason}`).
+    pub fn decide_approval(
+        &self,
+        tenant_id: &str,
+        approval_request_id: &str,
+        approve: bool,
+        reason: Option<&str>,
+    ) -> Result<Value, DevError> {
+        self.app
+            .decide_approval(tenant_id, approval_request_id, approve, reason)
+            .map_err(|e| DevError(format!("{}: {}", e.code, e.message)))
     }
 
     /// Stops both listeners (also done on drop).

@@ -38,6 +38,11 @@ pub struct OperatorView {
 
 /// The operator's view, or `None` when the tenant has never seen it.
 pub fn view(t: &Tenant, did: &str) -> Option<OperatorView> {
+    view_at(t, did, SystemTime::now())
+}
+
+/// [`view`] with replay and appeal windows measured back from `now`.
+pub fn view_at(t: &Tenant, did: &str, now: SystemTime) -> Option<OperatorView> {
     let mut v = OperatorView {
         operator_did: did.to_owned(),
         evidence_count: 0,
@@ -70,7 +75,6 @@ pub fn view(t: &Tenant, did: &str) -> Option<OperatorView> {
         return None;
     }
     v.intents = intents.len() as u64;
-    let now = SystemTime::now();
     let within = |ts: &Vec<SystemTime>, d: Duration| {
         ts.iter()
             .filter(|t| now.duration_since(**t).map(|x| x <= d).unwrap_or(true))
@@ -223,6 +227,11 @@ pub fn review_status(t: &Tenant, v: &OperatorView) -> Value {
 
 /// `GET /signal/v1/portfolio/summary` body.
 pub fn portfolio(t: &Tenant) -> Value {
+    portfolio_at(t, SystemTime::now())
+}
+
+/// [`portfolio`] as of `now`.
+pub fn portfolio_at(t: &Tenant, now: SystemTime) -> Value {
     let mut dids: Vec<String> = t.intents.values().map(|i| i.payee_did.clone()).collect();
     dids.extend(
         t.ledger
@@ -234,7 +243,7 @@ pub fn portfolio(t: &Tenant) -> Value {
     dids.dedup();
     let ops: Vec<Value> = dids
         .iter()
-        .filter_map(|d| view(t, d))
+        .filter_map(|d| view_at(t, d, now))
         .map(|v| json!({"operator_did": v.operator_did, "score": v.score, "maturity_band": maturity(&v), "evidence_count": v.evidence_count}))
         .collect();
     json!({

@@ -7,9 +7,13 @@ use ed25519_dalek::SigningKey;
 use parking_lot::Mutex;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
+
+pub use crate::dev_intent::DevIntentRequest;
+pub use crate::error::ApiError;
+pub use crate::idempotency::IdemRecord;
 
 /// A stored intent.
 #[derive(Clone, Debug)]
@@ -36,6 +40,8 @@ pub struct Intent {
     pub state: String,
     /// The canonical body it was created from (for idempotent re-creates).
     pub created_from_digest: [u8; 32],
+    /// A verify whose spend is above this needs a human approval first.
+    pub approval_threshold_cents: Option<i64>,
 }
 
 /// Per-tenant counters (also summed in `/dev/v1/stats`).
@@ -57,17 +63,32 @@ pub struct Stats {
     pub evidence_rejected: u64,
     /// Principal lookups.
     pub principal_lookups: u64,
+    /// Decisions completed as `consumed`.
+    #[serde(default)]
+    pub decisions_consumed: u64,
+    /// Decisions completed as `released` by the caller.
+    #[serde(default)]
+    pub decisions_released: u64,
+    /// Reservations released by the server after the hold period.
+    #[serde(default)]
+    pub reservations_expired: u64,
 }
 
-/// An idempotency record: digest of the request and the stored answer.
-#[derive(Clone, Debug)]
-pub struct IdemRecord {
-    /// Canonical digest of the request body.
-    pub request_digest: [u8; 32],
-    /// HTTP status answered.
-    pub status: u16,
-    /// Body answered.
-    pub response: Value,
+impl Stats {
+    /// Adds `o`'s counters to these.
+    pub fn add(&mut self, o: &Stats) {
+        self.exchanges += o.exchanges;
+        self.verifies += o.verifies;
+        self.verify_allows += o.verify_allows;
+        self.verify_denies += o.verify_denies;
+        self.evidence_accepted += o.evidence_accepted;
+        self.evidence_replays += o.evidence_replays;
+        self.evidence_rejected += o.evidence_rejected;
+        self.principal_lookups += o.principal_lookups;
+        self.decisions_consumed += o.decisions_consumed;
+        self.decisions_released += o.decisions_released;
+        self.reservations_expired += o.reservations_expired;
+    }
 }
 
 /// Per-operator inputs to Signal that are not in the ledger.
@@ -98,6 +119,8 @@ pub struct Tenant {
     pub stats: Stats,
     /// Signal inputs by operator DID.
     pub operators: HashMap<String, OperatorSignals>,
+    /// Spend decisions, call bindings and approvals.
+    pub lifecycle: crate::lifecycle::Lifecycle,
 }
 
 /// Server keys.
@@ -131,7 +154,14 @@ pub struct App {
     pub faults: crate::faults::FaultTable,
     /// Harbor JWT lifetime.
     pub jwt_ttl: Duration,
+    /// The server's notion of now.
+    pub clock: crate::clock::DevClock,
+    /// How long an allow's reservation is held before the server releases it.
+    pub reservation_hold: Duration,
 }
+
+/// Default of [`App::reservation_hold`].
+pub const DEFAULT_RESERVATION_HOLD: Duration = Duration::from_secs(300);
 
 /// A fresh random 32-byte seed.
 pub fn random_seed() -> [u8; 32] {
@@ -153,58 +183,6 @@ pub fn new_api_key(environment: &str) -> String {
     )
 }
 
-/// What `POST /dev/v1/intents` takes.
-#[derive(Clone, Debug, Deserialize, Default)]
-pub struct DevIntentRequest {
-    /// Tools the intent allows (non-empty).
-    pub allowed_tools: Vec<String>,
-    /// Funded amount.
-    pub amount_cents: i64,
-    /// Currency (default `usd`).
-    #[serde(default)]
-    pub currency: Option<String>,
-    /// Payee DID (default: a generated `did:payee:dev-…`).
-    #[serde(default)]
-    pub payee_did: Option<String>,
-    /// Payee public key, standard base64 (default: generated, and its seed returned).
-    #[serde(default)]
-    pub payee_pubkey: Option<String>,
-    /// Deadline, RFC 3339 (default: 24 h from now).
-    #[serde(default)]
-    pub deadline: Option<String>,
-    /// Token lifetime in seconds (default: until the deadline).
-    #[serde(default)]
-    pub token_ttl_seconds: Option<u64>,
-    /// Per-call spend cap written into the token (default: the amount).
-    #[serde(default)]
-    pub max_spend_per_call_cents: Option<i64>,
-    /// Predicate run on evidence (default: always true).
-    #[serde(default)]
-    pub predicate_dsl: Option<Value>,
-}
-
-/// An error a handler turns into an HTTP answer.
-#[derive(Debug)]
-pub struct ApiError {
-    /// HTTP status.
-    pub status: u16,
-    /// Stable code.
-    pub code: &'static str,
-    /// Message.
-    pub message: String,
-}
-
-impl ApiError {
-    /// Builds one.
-    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-        }
-    }
-}
-
 /// `t` as RFC 3339 with whole seconds (what tokens, intents and receipts carry).
 pub fn fmt_time(t: SystemTime) -> String {
     let odt = time::OffsetDateTime::from(t);
@@ -214,7 +192,7 @@ pub fn fmt_time(t: SystemTime) -> String {
         .unwrap_or_default()
 }
 
-fn parse_time(field: &str, s: &str) -> Result<SystemTime, ApiError> {
+pub(crate) fn parse_time(field: &str, s: &str) -> Result<SystemTime, ApiError> {
     time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
         .map(SystemTime::from)
         .map_err(|_| {
@@ -229,6 +207,11 @@ fn parse_time(field: &str, s: &str) -> Result<SystemTime, ApiError> {
 impl App {
     /// New state with fresh keys and no tenants.
     pub fn new(jwt_ttl: Duration) -> Self {
+        Self::with_hold(jwt_ttl, DEFAULT_RESERVATION_HOLD)
+    }
+
+    /// [`App::new`] with a reservation hold.
+    pub fn with_hold(jwt_ttl: Duration, reservation_hold: Duration) -> Self {
         App {
             keys: Keys {
                 jwt: SigningKey::from_bytes(&random_seed()),
@@ -239,6 +222,10 @@ impl App {
             data: Mutex::new(Data::default()),
             faults: crate::faults::FaultTable::default(),
             jwt_ttl,
+            clock: crate::clock::DevClock::default(),
+            // Capped so that `now + hold` never overflows.
+            reservation_hold: reservation_hold
+                .min(Duration::from_secs(crate::clock::MAX_OFFSET_SECS)),
         }
     }
 
@@ -297,7 +284,10 @@ impl App {
     ) -> Result<(String, String), ApiError> {
         let deadline = parse_time("deadline", &intent.deadline)?;
         let expires_at = match ttl {
-            Some(s) => SystemTime::now() + Duration::from_secs(s),
+            Some(s) => {
+                let now = self.clock.now();
+                now.checked_add(Duration::from_secs(s)).unwrap_or(now)
+            }
             None => deadline,
         };
         let grant = Grant {
@@ -310,98 +300,6 @@ impl App {
         let tok = captoken::mint(&self.keys.biscuit_root, &grant)
             .map_err(|e| ApiError::new(500, "internal", format!("cannot mint token: {e}")))?;
         Ok((tok, fmt_time(expires_at)))
-    }
-
-    /// `POST /dev/v1/intents` for `tenant_id`.
-    pub fn create_dev_intent(
-        &self,
-        tenant_id: &str,
-        req: &DevIntentRequest,
-    ) -> Result<Value, ApiError> {
-        let tools = paybond_kit::intent::normalize_tools(&req.allowed_tools);
-        if tools.is_empty() {
-            return Err(ApiError::new(
-                400,
-                "invalid_argument",
-                "`allowed_tools` must name at least one tool",
-            ));
-        }
-        if req.amount_cents < 0 {
-            return Err(ApiError::new(
-                400,
-                "invalid_argument",
-                "`amount_cents` must be >= 0",
-            ));
-        }
-        let (payee_pubkey, seed_hex) = match &req.payee_pubkey {
-            Some(b64) => (
-                paybond_kit::evidence::decode_pubkey("payee_pubkey", b64)
-                    .map_err(|e| ApiError::new(400, "invalid_argument", e.to_string()))?
-                    .to_bytes(),
-                None,
-            ),
-            None => {
-                let seed = random_seed();
-                (
-                    SigningKey::from_bytes(&seed).verifying_key().to_bytes(),
-                    Some(hex::encode(seed)),
-                )
-            }
-        };
-        let deadline = match &req.deadline {
-            Some(d) => fmt_time(parse_time("deadline", d)?),
-            None => fmt_time(SystemTime::now() + Duration::from_secs(86_400)),
-        };
-        let intent_id = uuid::Uuid::new_v4().to_string();
-        let intent = Intent {
-            intent_id: intent_id.clone(),
-            payee_did: req
-                .payee_did
-                .clone()
-                .unwrap_or_else(|| format!("did:payee:dev-{}", &intent_id[..8])),
-            payee_pubkey,
-            allowed_tools: tools.clone(),
-            amount_cents: req.amount_cents,
-            remaining_cents: req.amount_cents,
-            currency: req.currency.clone().unwrap_or_else(|| "usd".into()),
-            deadline,
-            predicate_dsl: req
-                .predicate_dsl
-                .clone()
-                .unwrap_or_else(|| json!({"version": 1, "root": {"op": "true"}})),
-            state: "funded".into(),
-            created_from_digest: [0; 32],
-        };
-        let (token, token_expires_at) = self.mint_token(
-            tenant_id,
-            &intent,
-            req.token_ttl_seconds,
-            req.max_spend_per_call_cents,
-        )?;
-        let mut out = json!({
-            "intent_id": intent.intent_id,
-            "capability_token": token,
-            "token_expires_at": token_expires_at,
-            "tenant_id": tenant_id,
-            "payee_did": intent.payee_did,
-            "payee_pubkey": base64_std(&intent.payee_pubkey),
-            "allowed_tools": tools,
-            "amount_cents": intent.amount_cents,
-            "remaining_cents": intent.remaining_cents,
-            "currency": intent.currency,
-            "deadline": intent.deadline,
-            "state": intent.state,
-        });
-        if let Some(s) = seed_hex {
-            out["payee_signing_seed_hex"] = Value::from(s);
-        }
-        let mut d = self.data.lock();
-        let t = d
-            .tenants
-            .get_mut(tenant_id)
-            .ok_or_else(|| ApiError::new(404, "tenant_not_found", "no such tenant"))?;
-        t.intents.insert(intent_id, intent);
-        Ok(out)
     }
 }
 
