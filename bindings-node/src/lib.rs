@@ -15,11 +15,11 @@
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-mod convert;
-mod evidence;
-mod guard;
-mod session;
-mod testing;
+pub mod convert;
+pub mod evidence;
+pub mod guard;
+pub mod session;
+pub mod testing;
 
 pub(crate) use convert::{spawn_owned, sync, to_json};
 
