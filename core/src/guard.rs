@@ -597,6 +597,37 @@ impl ToolGuard {
             .map(|c| c.evidence)
     }
 
+    /// Ends call `call_id` after its tool ran (or failed to): marks the id as
+    /// run (single-use) and completes the spend of the allow this guard gave
+    /// it — `Consumed` after success, `Released` when the tool raised, its
+    /// arguments failed validation, it was cancelled, or the framework
+    /// produced an error result. `Ok(None)` when the call had no allow with a
+    /// decision id, or this Harbor has no completion route (logged once).
+    /// Evidence is separate ([`ToolGuard::submit_evidence`]): only after success.
+    pub async fn finish(
+        &self,
+        call_id: &str,
+        outcome: crate::harbor::SpendOutcome,
+    ) -> Result<Option<crate::harbor::SpendCompletion>> {
+        let decision_id = {
+            let mut calls = self.calls.lock();
+            match calls.get_mut(call_id) {
+                Some(c) => {
+                    c.ran = true;
+                    match &c.decision {
+                        Decision::Allow { decision_id, .. } => decision_id.clone(),
+                        Decision::Deny { .. } => None,
+                    }
+                }
+                None => None,
+            }
+        };
+        match decision_id.filter(|d| !d.is_empty()) {
+            Some(id) => self.harbor.complete_decision(&id, outcome).await,
+            None => Ok(None),
+        }
+    }
+
     /// [`ToolGuard::complete`], reporting the spend completion too. The call id
     /// is marked as run: authorizing it again is a `call_replayed` deny. A
     /// failed spend completion does not stop the evidence (it is reported in

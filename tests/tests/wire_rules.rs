@@ -230,3 +230,124 @@ fn options_are_judged_in_the_core() {
         GatewayHarborTokenProvider::new("http://127.0.0.1:1", Secret::new("k"), &opts).unwrap_err();
     assert_eq!(e.code(), "invalid_argument");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lifecycle_consume_release_replay_and_changed_args() {
+    use paybond_kit::guard::ToolOutcome;
+    use paybond_kit::{Decision, SpendOutcome};
+    let h = harbor_with_ttl(900).await;
+    let s = open(&h, quick_options()).await;
+    let i = intent(&h, &["search"], 1000);
+    let g = ToolGuard::new(
+        s.harbor().clone(),
+        &i.intent_id,
+        Secret::new(i.capability_token.clone()),
+        GuardOptions::default(),
+    )
+    .unwrap();
+    let remaining = |d: &Decision| match d {
+        Decision::Allow {
+            remaining_cents, ..
+        } => remaining_cents.unwrap(),
+        d => panic!("expected an allow, got {d:?}"),
+    };
+    // A tool that raised: released, the budget is back.
+    let failed = call("f1").with_args(json!({"q": "x"}));
+    let d = g.authorize(&failed, 100).await;
+    assert_eq!(remaining(&d), 900);
+    let done = g
+        .finish("f1", SpendOutcome::Released)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.remaining_cents, Some(1000));
+    // Re-authorizing a call that ran is a replay deny, locally and at Harbor.
+    match g.authorize(&failed, 100).await {
+        Decision::Deny { code, .. } => assert_eq!(code, "call_replayed"),
+        d => panic!("{d:?}"),
+    }
+    // A success is consumed.
+    let ok = call("s1").with_args(json!({"q": "y"}));
+    let d = g.authorize(&ok, 100).await;
+    assert_eq!(remaining(&d), 900);
+    // Authorizing again before it ran (a resume) is the same decision, no new reservation.
+    assert_eq!(g.authorize(&ok, 100).await, d);
+    // The same call id with other arguments is refused.
+    match g
+        .authorize(&call("s1").with_args(json!({"q": "z"})), 100)
+        .await
+    {
+        Decision::Deny { code, .. } => assert_eq!(code, "call_args_changed"),
+        d => panic!("{d:?}"),
+    }
+    g.complete_call(&ok, &d, &ToolOutcome::Success(json!({})))
+        .await
+        .unwrap();
+    let d = g.authorize(&call("s2"), 0).await;
+    assert_eq!(remaining(&d), 900);
+    // Harbor enforces the binding too: another guard with a stale view is refused.
+    let g2 = ToolGuard::new(
+        s.harbor().clone(),
+        &i.intent_id,
+        Secret::new(i.capability_token.clone()),
+        GuardOptions::default(),
+    )
+    .unwrap();
+    match g2
+        .authorize(&call("s1").with_args(json!({"q": "y"})), 100)
+        .await
+    {
+        Decision::Deny { code, reason, .. } => {
+            assert_eq!(code, "call_replayed", "{reason:?}")
+        }
+        d => panic!("{d:?}"),
+    }
+    match g2
+        .authorize(&call("s2").with_args(json!({"other": 1})), 0)
+        .await
+    {
+        Decision::Deny { code, .. } => assert_eq!(code, "call_args_changed"),
+        d => panic!("{d:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_verify_answer_leaves_no_reservation_after_the_hold() {
+    use paybond_devserver::{DevServerConfig, Fault, FaultKind, LocalHarbor};
+    let h = LocalHarbor::start(DevServerConfig {
+        reservation_hold_seconds: 60,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let mut opts = quick_options();
+    opts.http.max_retries = 1;
+    let s = open(&h, opts).await;
+    let i = intent(&h, &["search"], 1000);
+    let g = ToolGuard::new(
+        s.harbor().clone(),
+        &i.intent_id,
+        Secret::new(i.capability_token.clone()),
+        GuardOptions::default(),
+    )
+    .unwrap();
+    // Harbor reserves, then the answer is lost.
+    h.add_fault(Fault::new("/verify", FaultKind::DropAfter));
+    assert!(!g.authorize(&call("lost"), 400).await.is_allow());
+    h.clear_faults();
+    let before = match g.authorize(&call("probe-1"), 0).await {
+        paybond_kit::Decision::Allow {
+            remaining_cents, ..
+        } => remaining_cents.unwrap(),
+        d => panic!("{d:?}"),
+    };
+    assert_eq!(before, 600, "the lost answer's reservation is still held");
+    h.advance_clock(Duration::from_secs(61)).unwrap();
+    let after = match g.authorize(&call("probe-2"), 0).await {
+        paybond_kit::Decision::Allow {
+            remaining_cents, ..
+        } => remaining_cents.unwrap(),
+        d => panic!("{d:?}"),
+    };
+    assert_eq!(after, 1000, "released after the hold period");
+}
