@@ -5,7 +5,15 @@ use crate::convert::{from_py, invalid_argument, to_py_err, Json};
 use crate::harbor::HarborClientHandle;
 use crate::{awaitable, blocking, guarded, to_json};
 use paybond_kit::guard::{EvidenceSigner, GuardOptions, ToolCall, ToolGuard};
-use paybond_kit::Secret;
+use paybond_kit::{Secret, SpendOutcome};
+
+fn spend_outcome(succeeded: bool) -> SpendOutcome {
+    if succeeded {
+        SpendOutcome::Consumed
+    } else {
+        SpendOutcome::Released
+    }
+}
 use pyo3::prelude::*;
 use serde_json::Value;
 
@@ -134,6 +142,33 @@ impl ToolGuardHandle {
         let spend = args::spend(requested_spend_cents)?;
         blocking(py, async {
             Ok(to_json(&self.inner.authorize(&call, spend).await))
+        })
+    }
+
+    /// Ends the call after its tool ran: `succeeded` → the spend is consumed,
+    /// else released; the call id is spent (authorizing it again is `call_replayed`).
+    fn finish<'py>(
+        &self,
+        py: Python<'py>,
+        call_id: &Bound<'py, PyAny>,
+        succeeded: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let id = text(call_id, "call_id")?;
+        let g = self.inner.clone();
+        awaitable(py, async move {
+            g.finish(&id, spend_outcome(succeeded))
+                .await
+                .map(|r| to_json(&r))
+        })
+    }
+
+    fn finish_sync(&self, py: Python<'_>, call_id: &Bound<'_, PyAny>, succeeded: bool) -> PyResult<Json> {
+        let id = text(call_id, "call_id")?;
+        blocking(py, async {
+            self.inner
+                .finish(&id, spend_outcome(succeeded))
+                .await
+                .map(|r| to_json(&r))
         })
     }
 

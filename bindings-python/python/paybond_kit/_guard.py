@@ -31,6 +31,8 @@ class GuardEvent:
     ran: bool
     evidence: EvidenceReceipt | None = None
     evidence_error: str | None = None
+    #: Whether the tool returned a non-error result (``None`` when it did not run).
+    succeeded: bool | None = None
 
 
 def deny_decision(code: str, message: str) -> Decision:
@@ -115,14 +117,24 @@ class GuardCore:
     async def run(
         self, binding: CapabilityBinding, name: str, call_id: str, args: Any, spend_arg: Any,
         execute: Callable[[], Awaitable[R]], deny: Callable[[Decision], R], evidence_arg: Any,
+        is_error: Callable[[R], bool] | None = None,
     ) -> R:
+        """Authorize, run, then finish: consumed after success, released when the tool
+        raised, was cancelled or gave an error result; evidence only after success."""
         decision = await self.authorize(binding, name, call_id, args, spend_arg)
         if not decision.allowed:
             self._denied(name, call_id, decision)
             return deny(decision)
-        result = await execute()
+        try:
+            result = await execute()
+        except BaseException:
+            await self._finish(binding, name, call_id, succeeded=False)
+            self._emit(GuardEvent(name, call_id, decision, ran=True, succeeded=False))
+            raise
+        succeeded = not (is_error is not None and is_error(result))
+        await self._finish(binding, name, call_id, succeeded=succeeded)
         receipt, err = None, None
-        if self.evidence is not None:
+        if succeeded and self.evidence is not None:
             try:
                 payload = self.evidence(evidence_arg, result)
                 if inspect.isawaitable(payload):
@@ -133,20 +145,30 @@ class GuardCore:
                 logger.warning("paybond_kit: evidence for %s (%s) was not accepted: %s", name, call_id, err)
                 if self.on_error == "raise":
                     raise
-        self._emit(GuardEvent(name, call_id, decision, ran=True, evidence=receipt, evidence_error=err))
+        self._emit(GuardEvent(name, call_id, decision, ran=True, evidence=receipt, evidence_error=err,
+                              succeeded=succeeded))
         return result
 
     def run_sync(
         self, binding: CapabilityBinding, name: str, call_id: str, args: Any, spend_arg: Any,
         execute: Callable[[], R], deny: Callable[[Decision], R], evidence_arg: Any,
+        is_error: Callable[[R], bool] | None = None,
     ) -> R:
+        """Blocking :meth:`run`."""
         decision = self.authorize_sync(binding, name, call_id, args, spend_arg)
         if not decision.allowed:
             self._denied(name, call_id, decision)
             return deny(decision)
-        result = execute()
+        try:
+            result = execute()
+        except BaseException:
+            self._finish_sync(binding, name, call_id, succeeded=False)
+            self._emit(GuardEvent(name, call_id, decision, ran=True, succeeded=False))
+            raise
+        succeeded = not (is_error is not None and is_error(result))
+        self._finish_sync(binding, name, call_id, succeeded=succeeded)
         receipt, err = None, None
-        if self.evidence is not None:
+        if succeeded and self.evidence is not None:
             try:
                 receipt = binding.submit_evidence_sync(name, call_id, _as_payload(self.evidence(evidence_arg, result)))
             except Exception as e:
@@ -154,8 +176,23 @@ class GuardCore:
                 logger.warning("paybond_kit: evidence for %s (%s) was not accepted: %s", name, call_id, err)
                 if self.on_error == "raise":
                     raise
-        self._emit(GuardEvent(name, call_id, decision, ran=True, evidence=receipt, evidence_error=err))
+        self._emit(GuardEvent(name, call_id, decision, ran=True, evidence=receipt, evidence_error=err,
+                              succeeded=succeeded))
         return result
+
+    async def _finish(self, binding: CapabilityBinding, name: str, call_id: str, *, succeeded: bool) -> None:
+        try:
+            await binding.finish(call_id, succeeded=succeeded)
+        except Exception as e:  # the tool already ran: report, never turn it into a second failure
+            logger.warning("paybond_kit: completing the spend of %s (%s) failed: %s", name, call_id,
+                           e.code if isinstance(e, PaybondError) else type(e).__name__)
+
+    def _finish_sync(self, binding: CapabilityBinding, name: str, call_id: str, *, succeeded: bool) -> None:
+        try:
+            binding.finish_sync(call_id, succeeded=succeeded)
+        except Exception as e:
+            logger.warning("paybond_kit: completing the spend of %s (%s) failed: %s", name, call_id,
+                           e.code if isinstance(e, PaybondError) else type(e).__name__)
 
 
 def _deny_for(e: Exception) -> Decision:

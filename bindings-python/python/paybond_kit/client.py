@@ -657,6 +657,26 @@ class CapabilityBinding:
         _no_running_loop("authorize_sync")
         return Decision._from_dict(self._g.authorize_sync(tool_name, call_id, args, requested_spend_cents))
 
+    async def finish(self, call_id: str, *, succeeded: bool) -> dict[str, Any] | None:
+        """End an allowed call after its tool ran: ``succeeded=True`` consumes the reserved
+        spend, ``False`` (the tool raised, its arguments failed validation, it was cancelled,
+        or the framework produced an error result) releases it. The call id is then spent:
+        authorizing it again is a deny ``call_replayed``.
+
+        Returns Harbor's answer (``remaining_cents`` after the completion), or ``None`` when
+        the call had no allow or this Harbor has no completion route (logged once; the
+        reservation then stays until Harbor's hold period ends). Raises a
+        :class:`PaybondError` when the completion request fails.
+        """
+        out: dict[str, Any] | None = await self._g.finish(call_id, succeeded)
+        return out
+
+    def finish_sync(self, call_id: str, *, succeeded: bool) -> dict[str, Any] | None:
+        """Blocking :meth:`finish`."""
+        _no_running_loop("finish_sync")
+        out: dict[str, Any] | None = self._g.finish_sync(call_id, succeeded)
+        return out
+
     async def submit_evidence(self, tool_name: str, call_id: str, payload: Mapping[str, Any]) -> EvidenceReceipt:
         """Sign ``payload`` as the payee for this call and submit it (idempotent per call id).
 

@@ -59,6 +59,12 @@ def _info(request: ToolCallRequest) -> tuple[str, str, Any]:
     return str(call.get("name") or ""), call_id_or_new(call.get("id")), call.get("args") or {}
 
 
+def _is_error_result(result: ToolResult) -> bool:
+    """An error ``ToolMessage`` (bad arguments, a tool exception the ToolNode turned into a
+    message): the tool did not succeed, so its spend is released and no evidence is sent."""
+    return isinstance(result, ToolMessage) and getattr(result, "status", None) == "error"
+
+
 def _deny_message(name: str, call_id: str) -> Callable[[Decision], ToolResult]:
     def make(decision: Decision) -> ToolResult:
         return ToolMessage(content=decision.describe(name), tool_call_id=call_id, name=name, status="error")
@@ -77,12 +83,12 @@ class _LangGraphGuard:
     async def awrap(self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], Awaitable[ToolResult]]) -> ToolResult:
         name, call_id, args = _info(request)
         return await self.core.run(self.binding, name, call_id, args, request, lambda: handler(request),
-                                   _deny_message(name, call_id), request)
+                                   _deny_message(name, call_id), request, _is_error_result)
 
     def wrap(self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], ToolResult]) -> ToolResult:
         name, call_id, args = _info(request)
         return self.core.run_sync(self.binding, name, call_id, args, request, lambda: handler(request),
-                                  _deny_message(name, call_id), request)
+                                  _deny_message(name, call_id), request, _is_error_result)
 
 
 def paybond_awrap_tool_call(
