@@ -113,3 +113,16 @@ async def test_guarding_again_replaces_the_binding(make_binding: BindingFactory)
     model = ScriptedAgentsModel([("book_hotel", {"hotel": "R", "cost_cents": 10})])
     result = await Runner.run(Agent(name="a", model=model, tools=tools), "go")
     assert result.final_output == "done" and COUNTS == {"book_hotel": 1}, model.tool_outputs()
+
+
+async def test_guarded_function_tools_consume_their_spend(make_binding: BindingFactory, harbor: LocalHarbor) -> None:
+    """The reservation of an allowed call is consumed once the tool body returned, so Harbor's
+    hold period never hands the budget back."""
+    binding, _ = make_binding(["book_hotel"], 500)
+    tools = guard_function_tools(make_tools(), binding, requested_spend_cents=spend)
+    model = ScriptedAgentsModel([("book_hotel", {"hotel": "Inn", "cost_cents": 300})])
+    result = await Runner.run(Agent(name="a", model=model, tools=tools), "go")
+    assert result.final_output == "done" and COUNTS == {"book_hotel": 1}
+    assert harbor.stats()["decisions_consumed"] == 1
+    probe = await binding.authorize("book_hotel", "probe", {}, requested_spend_cents=0)
+    assert probe.remaining_cents == 200

@@ -14,6 +14,7 @@ Requires ``pip install "paybond-kit[openai-agents]"``.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any, Callable, Sequence
 
 try:
@@ -26,6 +27,8 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 from ._guard import GuardCore, GuardEvent, call_id_or_new, deny_decision
 from .client import CapabilityBinding
 from .types import Decision
+
+logger = logging.getLogger("paybond_kit")
 
 __all__ = ["paybond_capability_input_guardrail", "guard_function_tools", "GuardEvent"]
 
@@ -97,4 +100,36 @@ def guard_function_tools(
         if isinstance(t, FunctionTool):
             others = [x for x in (t.tool_input_guardrails or []) if getattr(x, "name", None) != g.name]
             t.tool_input_guardrails = [*others, g]
+            _finish_after_invoke(t, binding)
     return out
+
+
+def _finish_after_invoke(t: Any, binding: CapabilityBinding | None) -> None:
+    """Complete the spend of every allowed call of ``t`` once the tool body returned
+    (consumed) or raised (released), so budget is never left reserved. A tool error the SDK
+    turns into text counts as consumed: the body ran, and budget errs on the spent side."""
+    original = getattr(t, "_paybond_original_invoke", None) or t.on_invoke_tool
+
+    async def on_invoke_tool(ctx: Any, arguments: str) -> Any:
+        b = binding if binding is not None else getattr(ctx, "context", None)
+        call_id = getattr(ctx, "tool_call_id", None)
+        try:
+            result = await original(ctx, arguments)
+        except BaseException:
+            await _finish(b, call_id, succeeded=False)
+            raise
+        await _finish(b, call_id, succeeded=True)
+        return result
+
+    t._paybond_original_invoke = original
+    t.on_invoke_tool = on_invoke_tool
+
+
+async def _finish(b: Any, call_id: Any, *, succeeded: bool) -> None:
+    if not isinstance(b, CapabilityBinding) or not call_id:
+        return
+    try:
+        await b.finish(str(call_id), succeeded=succeeded)
+    except Exception as e:  # the tool already ran: report, never a second failure
+        logger.warning("paybond_kit: completing the spend of call %s failed: %s", call_id,
+                       getattr(e, "code", type(e).__name__))
