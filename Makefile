@@ -6,6 +6,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 ROOT := $(abspath .)
+# Node LTS lines the Node tests also run on, fetched as npm packages (the `node` package ships
+# the binary) into the git-ignored .cache/node/<version>/. Node 20 is the machine's own.
+NODE_LTS := 22.23.3 24.21.0
+NODE_LTS_BINS := $(foreach v,$(NODE_LTS),$(ROOT)/.cache/node/$(v)/node_modules/node/bin/node)
 
 .PHONY: help
 help: ## Show this help
@@ -23,7 +27,7 @@ demo-rust: ## Rust demo: a paid tool guarded by Harbor verify, on the in-process
 	$(CARGO) run -q -p paybond-kit-integration --example guarded_tool
 
 .PHONY: test
-test: test-rust test-python test-node ## Run every test (Rust, Python, Node)
+test: test-rust test-python test-node dist-check ## Run every test (Rust, Python, Node), then build dist/ and check it
 
 .PHONY: test-rust
 test-rust: ## Rust: unit, vectors, dev server and core<->dev server integration tests
@@ -59,13 +63,51 @@ node-build: bindings-node/node_modules/.installed ## Build the N-API module (sha
 	cd bindings-node && npm run --silent build:ts
 
 .PHONY: test-node
-test-node: node-build ## Node: API, vectors, frameworks, faults (vitest); npm pack ESM/CJS/tsc check
+test-node: node-build ## Node: API, vectors, frameworks, faults (vitest, debug build; dist-check runs it on Node 20/22/24)
 	cd bindings-node && npx --no-install vitest run
-	bash bindings-node/scripts/pack-check.sh
 
 .PHONY: demo-node
 demo-node: node-build ## Node demo: an OpenAI Agents JS agent with guarded paid tools
 	cd examples/node && npm install --no-audit --no-fund && npx --no-install tsx openai_agents_guarded.ts
+
+$(ROOT)/.cache/node/%/node_modules/node/bin/node:
+	npm install --prefix $(ROOT)/.cache/node/$* --no-save --no-audit --no-fund --loglevel=error node@$*
+	test -x $@ && touch $@
+
+.PHONY: node-lts
+node-lts: $(NODE_LTS_BINS) ## Fetch the Node LTS binaries the tests also use (npm packages) into .cache/node/
+
+# `make dist` builds the release modules once (target/release, shared by maturin and napi:
+# the same features, so each crate compiles once) and packs them; `dist-check` and later
+# `make dist` calls reuse dist/ until a source changes.
+DIST_SRC := Cargo.toml Cargo.lock LICENSE CHANGELOG.md \
+  $(shell find core/src devserver/src bindings-python/src bindings-python/python bindings-python/build-backend \
+    bindings-python/wheel-data bindings-node/src bindings-node/scripts -type f ! -name '*.so' ! -name '*.pyc' 2>/dev/null) \
+  $(wildcard */Cargo.toml bindings-python/pyproject.toml bindings-python/README.md bindings-node/package.json \
+    bindings-node/README.md bindings-node/tsconfig*.json bindings-node/build.rs bindings-node/npm/*/package.json \
+    bindings-node/npm/*/README.md)
+
+.PHONY: dist
+dist: dist/.built ## Release artifacts in dist/: abi3 wheel + sdist; npm paybond-kit + paybond-kit-<platform>
+
+dist/.built: $(DIST_SRC) | $(VENV)/.installed bindings-node/node_modules/.installed
+	rm -rf dist target/napi-dist; mkdir -p dist target/napi-dist; date +%s > target/napi-dist/.started
+	cd bindings-python && CARGO_TARGET_DIR=$(ROOT)/target $(ROOT)/$(VENV)/bin/maturin build -q --release --auditwheel check --out $(ROOT)/dist
+	cd bindings-python && $(ROOT)/$(VENV)/bin/maturin sdist --out $(ROOT)/dist
+	cd bindings-node && CARGO=$(ROOT)/bindings-node/scripts/cargo-host.sh npx --no-install napi build --platform --release \
+	  --output-dir $(ROOT)/target/napi-dist --js native.js --dts native.d.ts
+	@set -e; node=$$(ls target/napi-dist/*.node); plat=$$(basename $$node .node); plat=$${plat#*.}; \
+	  test -d bindings-node/npm/$$plat || { echo "no bindings-node/npm/$$plat: add the target (bindings-node/README.md, Other platforms)"; exit 1; }; \
+	  mkdir -p bindings-node/native; cp target/napi-dist/native.js target/napi-dist/native.d.ts bindings-node/native/; \
+	  cp $$node LICENSE bindings-node/npm/$$plat/
+	cd bindings-node && npm run --silent build:ts
+	cd bindings-node && npm pack --silent --pack-destination $(ROOT)/dist >/dev/null
+	for d in bindings-node/npm/*/; do ! ls $$d*.node >/dev/null 2>&1 || (cd $$d && npm pack --silent --pack-destination $(ROOT)/dist >/dev/null); done
+	@touch $@; echo "dist/ built in $$(( $$(date +%s) - $$(cat target/napi-dist/.started) )) s:"; ls -l dist | tail -n +2
+
+.PHONY: dist-check
+dist-check: dist/.built $(NODE_LTS_BINS) ## Install dist/ with no cargo/rustc on PATH (venv; ESM + CJS projects): smoke, attw, tsc, vitest on Node 20/22/24
+	PYTHON=$(PYTHON) bash scripts/dist-check/run.sh $$(command -v node) $(NODE_LTS_BINS)
 
 .PHONY: bench
 bench: ## Benchmarks vs the reference kit, plain fetch and the Rust floor -> BENCHMARKS.md

@@ -8,6 +8,7 @@
  */
 
 import { inspect } from "node:util";
+import { brand, isBranded } from "./brand.js";
 import native from "./native-binding.js";
 import { call, callSync, InvalidArgumentError, type PaybondError } from "./errors.js";
 import { toJsonText } from "./json.js";
@@ -159,6 +160,11 @@ export class HarborClient {
   declare private readonly h: NativeHarborClient;
   constructor(h: NativeHarborClient) {
     hide(this, "h", h);
+    brand(this, new.target, HarborClient);
+  }
+  /** `instanceof` holds for a client from the other build (ESM / CJS) of the package too. */
+  static [Symbol.hasInstance]<T>(this: abstract new (...args: never[]) => T, x: unknown): x is T {
+    return isBranded(this, x);
   }
   /** @internal */
   get nativeHandle(): NativeHarborClient {
@@ -436,6 +442,11 @@ export class CapabilityBinding {
     this.harbor = harbor;
     const o = options !== null && typeof options === "object" ? { ...options, intentId, capabilityToken } : options;
     hide(this, "g", callSync(() => new native.ToolGuard(harbor.nativeHandle, o)));
+    brand(this, new.target, CapabilityBinding);
+  }
+  /** `instanceof` holds for a binding from the other build (ESM / CJS) of the package too. */
+  static [Symbol.hasInstance]<T>(this: abstract new (...args: never[]) => T, x: unknown): x is T {
+    return isBranded(this, x);
   }
   get intentId(): string {
     return callSync(() => this.g.intentId);
@@ -455,6 +466,20 @@ export class CapabilityBinding {
     } catch (e) {
       return denyFor(e);
     }
+  }
+  /**
+   * End an allowed call after its tool ran: `succeeded: true` consumes the reserved spend,
+   * `false` (the tool threw, its arguments failed validation, it was cancelled, or the framework
+   * produced an error result) releases it. The call id is then spent: authorizing it again is a
+   * deny `call_replayed`.
+   * @returns Harbor's answer (`remainingCents` after the completion), or `null` when the call had
+   *   no allow or this Harbor has no completion route (logged once; the reservation then stays
+   *   until Harbor's hold period ends).
+   * @throws {PaybondError} when the completion request fails.
+   */
+  async finish(callId: string, succeeded: boolean): Promise<Record<string, unknown> | null> {
+    const out = await call(() => this.g.finish(callId, succeeded));
+    return out === null || out === undefined ? null : camel<Record<string, unknown>>(out);
   }
   /**
    * Sign `payload` as the payee for this call and submit it. The same payload again replays the

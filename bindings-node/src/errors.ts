@@ -5,6 +5,8 @@
  * Messages never contain an API key, JWT, capability token or seed.
  */
 
+import { brand, isBranded } from "./brand.js";
+
 type Opts = { cause?: unknown };
 
 export class PaybondError extends Error {
@@ -14,6 +16,11 @@ export class PaybondError extends Error {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
+    brand(this, new.target, PaybondError);
+  }
+  /** `instanceof` holds for errors from the other build (ESM / CJS) of the package too. */
+  static override [Symbol.hasInstance]<T>(this: abstract new (...args: never[]) => T, x: unknown): x is T {
+    return isBranded(this, x);
   }
 }
 

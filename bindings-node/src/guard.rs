@@ -92,6 +92,26 @@ impl ToolGuard {
         }
     }
 
+    /// Ends the call after its tool ran: `succeeded` → the spend is consumed, else
+    /// released; the call id is spent (authorizing it again is `call_replayed`).
+    #[napi(ts_return_type = "Promise<any>")]
+    pub fn finish<'env>(
+        &self,
+        env: &'env Env,
+        call_id: Unknown<'_>,
+        succeeded: bool,
+    ) -> Result<PromiseRaw<'env, Value>> {
+        let id = sync(|| text("call_id", Some(&call_id)))?;
+        let outcome = if succeeded {
+            paybond_kit::SpendOutcome::Consumed
+        } else {
+            paybond_kit::SpendOutcome::Released
+        };
+        spawn_owned(env, &self.inner, move |this| async move {
+            this.finish(&id, outcome).await.map(|r| to_json(&r))
+        })
+    }
+
     /// Signs `payloadJson` (JSON text) as payee evidence for this call (once per call id) and submits it.
     #[napi(ts_return_type = "Promise<any>")]
     pub fn submit_evidence<'env>(

@@ -22,6 +22,8 @@ export interface GuardEvent {
   callId: string;
   decision: Decision;
   ran: boolean;
+  /** Whether the tool returned a non-error result (`undefined` when it did not run). */
+  succeeded?: boolean;
   evidence?: EvidenceReceipt | null;
   evidenceError?: string | null;
   /** The error code of a failed evidence submission (`evidence_conflict`, `invalid_response`, ...). */
@@ -75,19 +77,32 @@ export class GuardCore<A> {
     }
   }
 
-  /** authorize → run → evidence. `deny` builds the framework's deny value. */
-  async run<R>(binding: CapabilityBinding, name: string, callId: string, args: unknown, arg: A, execute: () => Promise<R>, deny: (d: Decision) => R): Promise<R> {
+  /**
+   * authorize → run → finish (consumed after success; released when the tool threw or gave an
+   * error result) → evidence (only after success). `deny` builds the framework's deny value;
+   * `isError` recognises the framework's error results.
+   */
+  async run<R>(binding: CapabilityBinding, name: string, callId: string, args: unknown, arg: A, execute: () => Promise<R>, deny: (d: Decision) => R, isError?: (r: R) => boolean): Promise<R> {
     const decision = await this.authorize(binding, name, callId, args, arg);
     if (!isAllowed(decision)) {
       this.emit({ toolName: name, callId, decision, ran: false });
       if (this.onError === "raise") throw new PaybondDeniedError(describeDecision(decision, name), name, decision.code ?? "denied", decision.reason ?? null);
       return deny(decision);
     }
-    const result = await execute();
+    let result: R;
+    try {
+      result = await execute();
+    } catch (e) {
+      await finishQuietly(binding, name, callId, false);
+      this.emit({ toolName: name, callId, decision, ran: true, succeeded: false });
+      throw e;
+    }
+    const succeeded = !(isError?.(result) ?? false);
+    await finishQuietly(binding, name, callId, succeeded);
     let evidence: EvidenceReceipt | null = null;
     let evidenceError: string | null = null;
     let evidenceErrorCode: string | null = null;
-    if (this.evidence) {
+    if (succeeded && this.evidence) {
       try {
         evidence = await binding.submitEvidence(name, callId, await this.evidence(arg, result));
       } catch (e) {
@@ -96,7 +111,17 @@ export class GuardCore<A> {
         if (this.onError === "raise") throw e;
       }
     }
-    this.emit({ toolName: name, callId, decision, ran: true, evidence, evidenceError, evidenceErrorCode });
+    this.emit({ toolName: name, callId, decision, ran: true, succeeded, evidence, evidenceError, evidenceErrorCode });
     return result;
+  }
+}
+
+/** Completes the spend of a call that ran; a failure is logged, never a second tool failure. */
+async function finishQuietly(binding: CapabilityBinding, name: string, callId: string, succeeded: boolean): Promise<void> {
+  try {
+    await binding.finish(callId, succeeded);
+  } catch (e) {
+    const code = (e as { code?: string })?.code ?? (e instanceof Error ? e.name : "error");
+    console.warn(`paybond-kit: completing the spend of ${name} (${callId}) failed: ${code}`);
   }
 }

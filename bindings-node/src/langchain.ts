@@ -60,9 +60,21 @@ export function createPaybondMiddleware(options: PaybondMiddlewareOptions) {
       const callId = callIdOrNew(tc.id);
       return g.run(binding, name, callId, tc.args ?? {}, request as ToolCallRequestLike, () => handler(request), (d) =>
         new ToolMessage({ content: describeDecision(d, name), tool_call_id: callId, name, status: "error" }),
+        isErrorToolMessage,
       );
     },
   });
+}
+
+/**
+ * An error `ToolMessage` (bad arguments, a tool error the framework turned into a message): the
+ * tool did not succeed, so its spend is released and no evidence is sent. Duck-typed, so a second
+ * copy of `@langchain/core` is recognised too.
+ */
+function isErrorToolMessage(r: unknown): boolean {
+  if (typeof r !== "object" || r === null) return false;
+  const m = r as { status?: unknown; tool_call_id?: unknown };
+  return m.status === "error" && typeof m.tool_call_id === "string";
 }
 
 /** A structured LangChain tool (the parts `guardTools` uses). */
@@ -72,8 +84,10 @@ type AnyTool = { name: string; description: string; schema: any; invoke: (input:
 /**
  * Wraps LangChain tools for LangGraph's `ToolNode` (which has no wrapper option): each wrapped
  * tool verifies with Harbor first; a deny returns an error `ToolMessage` and the original tool never runs.
+ * Each wrapper is a structured tool with the original's name, description and schema, typed as
+ * the tool it wraps, so `new ToolNode(guardTools(tools, options))` type-checks as `new ToolNode(tools)` does.
  */
-export function guardTools<T extends AnyTool>(tools: T[], options: PaybondMiddlewareOptions): AnyTool[] {
+export function guardTools<T extends AnyTool>(tools: readonly T[], options: PaybondMiddlewareOptions): T[] {
   const g = core(options);
   const binding = options.binding;
   return tools.map((t) =>
@@ -84,9 +98,10 @@ export function guardTools<T extends AnyTool>(tools: T[], options: PaybondMiddle
         const request: ToolCallRequestLike = { toolCall: { name: t.name, args: input, id: callId } };
         return g.run(binding, t.name, callId, input, request, () => t.invoke(input, config), (d) =>
           new ToolMessage({ content: describeDecision(d, t.name), tool_call_id: callId, name: t.name, status: "error" }),
+          isErrorToolMessage,
         );
       },
       { name: t.name, description: t.description, schema: t.schema },
-    ) as unknown as AnyTool,
+    ) as unknown as T,
   );
 }

@@ -81,7 +81,46 @@ export function guardFunctionTools<T extends { type?: string; inputGuardrails?: 
     if (t.type === "function") {
       const existing = (t.inputGuardrails ?? []) as { name?: string }[];
       if (!existing.some((x) => x?.name === g.name)) t.inputGuardrails = [...existing, g];
+      finishAfterInvoke(t as unknown as InvokableTool, binding);
     }
   }
   return tools;
+}
+
+type InvokableTool = {
+  invoke: (runContext: { context?: unknown }, input: string, details?: { toolCall?: { callId?: string } }) => Promise<unknown>;
+  [ORIGINAL]?: InvokableTool["invoke"];
+};
+const ORIGINAL = Symbol("paybond.originalInvoke");
+
+/**
+ * Completes the spend of every allowed call once the tool body returned (consumed) or threw
+ * (released), so budget is never left reserved. A tool error the SDK turns into text counts as
+ * consumed: the body ran, and budget errs on the spent side.
+ */
+function finishAfterInvoke(t: InvokableTool, binding: CapabilityBinding | undefined): void {
+  if (typeof t.invoke !== "function") return;
+  const original = t[ORIGINAL] ?? t.invoke.bind(t);
+  t[ORIGINAL] = original;
+  t.invoke = async (runContext, input, details) => {
+    const b = binding ?? (runContext?.context instanceof CapabilityBinding ? runContext.context : undefined);
+    const callId = details?.toolCall?.callId;
+    const finish = async (succeeded: boolean) => {
+      if (!b || !callId) return;
+      try {
+        await b.finish(callId, succeeded);
+      } catch (e) {
+        console.warn(`paybond-kit: completing the spend of call ${callId} failed: ${(e as { code?: string })?.code ?? "error"}`);
+      }
+    };
+    let result: unknown;
+    try {
+      result = await original(runContext, input, details);
+    } catch (e) {
+      await finish(false);
+      throw e;
+    }
+    await finish(true);
+    return result;
+  };
 }

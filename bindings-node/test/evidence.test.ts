@@ -131,15 +131,20 @@ describe("evidence conflicts", () => {
     expect(t.harbor.stats().evidenceAccepted - before).toBe(1);
   });
 
-  it("an adapter reports the conflict as an evidence error, not a crash", async () => {
+  it("an adapter never runs a call id twice, so a second payload cannot even be signed", async () => {
     const { GuardCore } = await import("../dist/esm/guard.js");
     const { binding } = t.bind(["search"], 1000, true);
-    const events: { evidenceErrorCode?: string | null }[] = [];
+    const events: { evidenceErrorCode?: string | null; ran: boolean; decision: { code?: string } }[] = [];
     let n = 0;
     const g = new GuardCore(1, "deny", () => ({ n: n++ }), (e) => events.push(e));
-    await g.run(binding, "search", "same-call", {}, {}, async () => "r1", () => "denied");
-    await g.run(binding, "search", "same-call", {}, {}, async () => "r2", () => "denied");
-    expect(events.map((e) => e.evidenceErrorCode ?? null)).toEqual([null, "evidence_conflict"]);
+    expect(await g.run(binding, "search", "same-call", {}, {}, async () => "r1", () => "denied")).toBe("r1");
+    expect(await g.run(binding, "search", "same-call", {}, {}, async () => "r2", () => "denied")).toBe("denied");
+    expect(events.map((e) => [e.ran, e.evidenceErrorCode ?? null, e.decision.code ?? null])).toEqual([
+      [true, null, null],
+      [false, null, "call_replayed"],
+    ]);
+    // A different payload for that call through the binding is still a typed conflict.
+    await expect(binding.submitEvidence("search", "same-call", { n: 99 })).rejects.toBeInstanceOf(pk.EvidenceConflictError);
   });
 });
 

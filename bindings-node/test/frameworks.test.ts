@@ -139,6 +139,22 @@ describe("OpenAI Agents guardrail", () => {
     }
   });
 
+  it("guarded function tools consume their spend after the body ran (no hold-period refund)", async () => {
+    const t = await setup();
+    try {
+      const { binding } = t.bind(["book_hotel"], 500);
+      const counts: Record<string, number> = {};
+      const model = new ScriptedModel([["book_hotel", { hotel: "Inn", cost_cents: 300 }]]);
+      const tools = guardFunctionTools(agentTools(counts), binding, { requestedSpendCents: agentSpend });
+      await new Runner().run(new Agent({ name: "a", model, tools }), "go");
+      expect(counts).toEqual({ book_hotel: 1 });
+      expect((t.harbor.stats() as Record<string, number>).decisionsConsumed).toBe(1);
+      expect((await binding.authorize("book_hotel", "probe", {}, 0)).remainingCents).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+
   it("binding from the run context; budget deny", async () => {
     const t = await setup();
     try {

@@ -162,7 +162,12 @@ impl ToolGuardHandle {
         })
     }
 
-    fn finish_sync(&self, py: Python<'_>, call_id: &Bound<'_, PyAny>, succeeded: bool) -> PyResult<Json> {
+    fn finish_sync(
+        &self,
+        py: Python<'_>,
+        call_id: &Bound<'_, PyAny>,
+        succeeded: bool,
+    ) -> PyResult<Json> {
         let id = text(call_id, "call_id")?;
         blocking(py, async {
             self.inner
