@@ -128,7 +128,12 @@ pub fn evidence_sign_bytes(
     input: &EvidenceInput<'_>,
     version: EvidenceSignVersion,
 ) -> Result<(Vec<u8>, String, Vec<String>)> {
-    let digest = json_value_digest(&crate::json::as_harbor_reads(input.payload));
+    // Only floats can read back differently; integers, strings and the rest are exact.
+    let digest = if crate::json::has_float(input.payload) {
+        json_value_digest(&crate::json::as_harbor_reads(input.payload))
+    } else {
+        json_value_digest(input.payload)
+    };
     sign_bytes_with_digest(input, version, digest)
 }
 

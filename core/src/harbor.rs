@@ -737,6 +737,10 @@ impl HarborClient {
         outcome: SpendOutcome,
     ) -> Result<Option<SpendCompletion>> {
         use std::sync::atomic::Ordering;
+        // A Harbor that answered 404 on the route has none: do not ask on every call.
+        if self.inner.completion_unsupported.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
         if decision_id.trim().is_empty() || decision_id.len() > 256 {
             return Err(Error::invalid_argument(
                 "decision_id",

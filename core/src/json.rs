@@ -110,6 +110,16 @@ fn truncate_key(k: &str) -> String {
     k.chars().take(64).collect()
 }
 
+/// Whether `value` holds a floating-point number anywhere.
+pub fn has_float(value: &Value) -> bool {
+    match value {
+        Value::Number(n) => n.is_f64(),
+        Value::Array(a) => a.iter().any(has_float),
+        Value::Object(m) => m.values().any(has_float),
+        _ => false,
+    }
+}
+
 /// Serializes `value` (as it will go on the wire) and parses that text back
 /// the way Harbor does (serde_json's default number parser). Payload
 /// digests are taken from the result so that signer and verifier digest the

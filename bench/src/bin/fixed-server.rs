@@ -1,4 +1,5 @@
-//! A minimal loopback server answering `POST /v1/auth/harbor-access` and `POST /verify` with
+//! A minimal loopback server answering `POST /v1/auth/harbor-access`, `POST /verify` and the
+//! spend completion of its one decision with
 //! constant, well-formed JSON — so a client's own overhead shows apart from the dev server's
 //! token checks. Prints `URL=http://127.0.0.1:PORT` and serves until killed.
 
@@ -20,6 +21,11 @@ async fn handle(req: Request<hyper::body::Incoming>) -> Result<Response<Full<Byt
         "/verify" => concat!(
             r#"{"allow":true,"audit_id":"22222222-2222-4222-8222-222222222222","tenant":"tenant-bench","#,
             r#""intent_id":"11111111-1111-4111-8111-111111111111","decision_id":"d-1","remaining_cents":1000000,"reason_codes":[]}"#
+        ),
+        // Every allow above has decision d-1; the guarded tools of the bench always succeed.
+        "/v1/spend/decisions/d-1/complete" => concat!(
+            r#"{"tenant":"tenant-bench","intent_id":"11111111-1111-4111-8111-111111111111","#,
+            r#""decision_id":"d-1","outcome":"consumed","remaining_cents":1000000}"#
         ),
         _ => r#"{"error":"not_found"}"#,
     };
