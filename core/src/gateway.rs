@@ -200,30 +200,15 @@ impl GatewayHarborTokenProvider {
     ) -> Result<tokio::sync::MutexGuard<'_, ()>> {
         tokio::time::timeout_at(deadline, self.inner.refresh.lock())
             .await
-            .map_err(|_| Error::Timeout {
-                url: self.inner.exchange_url.clone(),
-                timeout_ms: self
-                    .inner
-                    .http
-                    .opts
-                    .timeout
-                    .as_millis()
-                    .min(u64::MAX as u128) as u64,
-                deadline_ms: self
-                    .inner
-                    .http
-                    .opts
-                    .deadline
-                    .as_millis()
-                    .min(u64::MAX as u128) as u64,
-                attempts: 0,
-                elapsed_ms: self
-                    .inner
-                    .http
-                    .opts
-                    .deadline
-                    .as_millis()
-                    .min(u64::MAX as u128) as u64,
+            .map_err(|_| {
+                let opts = &self.inner.http.opts;
+                Error::Timeout {
+                    url: self.inner.exchange_url.clone(),
+                    timeout_ms: crate::http::ms(opts.timeout),
+                    deadline_ms: crate::http::ms(opts.deadline),
+                    attempts: 0,
+                    elapsed_ms: crate::http::ms(opts.deadline),
+                }
             })
     }
 

@@ -397,26 +397,11 @@ impl HarborClient {
     }
 
     fn check_tenant_echo(&self, got: &str, url: &str, field: &str) -> Result<()> {
-        if got != self.inner.tenant_id {
-            return Err(Error::TenantBinding {
-                message: format!(
-                    "{url} answered `{field}` = {got:?}, but this client is bound to tenant {:?}",
-                    self.inner.tenant_id
-                ),
-            });
-        }
-        Ok(())
+        tenant_echo(&self.inner.tenant_id, got, url, field)
     }
 
     fn check_intent_echo(&self, got: &str, want: &Uuid, url: &str) -> Result<()> {
-        if Uuid::parse_str(got).ok().as_ref() != Some(want) {
-            return Err(Error::TenantBinding {
-                message: format!(
-                    "{url} answered `intent_id` = {got:?}, but the request named intent {want}"
-                ),
-            });
-        }
-        Ok(())
+        intent_echo(got, want, url)
     }
 
     /// `POST /verify`: may this operation run, and reserve its spend.

@@ -232,7 +232,7 @@ pub(crate) fn parse_retry_after(raw: &str, cap: Duration) -> Option<Duration> {
     Some(Duration::try_from_secs_f64(s.min(cap.as_secs_f64())).unwrap_or(cap))
 }
 
-fn ms(d: Duration) -> u64 {
+pub(crate) fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
