@@ -482,6 +482,29 @@ export class CapabilityBinding {
     return out === null || out === undefined ? null : camel<Record<string, unknown>>(out);
   }
   /**
+   * Record a reviewer's decision on the approval request of a call that got
+   * `{ decision: "approval_required" }`. Authorize the same call (same call id and arguments) again
+   * afterwards: an approved call is allowed once, with one reservation; a rejected one is a deny whose
+   * message carries `reason`. Harbor decides who may review (the dev server accepts this session).
+   * @param approvalRequestId `decision.approvalRequestId`.
+   * @param decision `"approve"` or `"reject"`.
+   * @param reason optional text; on a reject the model reads it in the deny message.
+   * @returns Harbor's answer `{ tenant, approvalRequestId, status, reason }`.
+   * @throws {InvalidArgumentError} for a bad id or decision.
+   * @throws {HarborHttpError} (409) when the request was already decided the other way.
+   */
+  async decideApproval(
+    approvalRequestId: string,
+    decision: "approve" | "reject",
+    reason?: string,
+  ): Promise<Record<string, unknown>> {
+    if (decision !== "approve" && decision !== "reject") {
+      throw new InvalidArgumentError(`decision: expected "approve" or "reject", got ${String(decision)}`, { field: "decision" });
+    }
+    const out = await call(() => this.g.decideApproval(approvalRequestId, decision === "approve", reason ?? null));
+    return camel<Record<string, unknown>>(out);
+  }
+  /**
    * Sign `payload` as the payee for this call and submit it. The same payload again replays the
    * first submission.
    * @throws {EvidenceConflictError} for a different payload under a call id that already has evidence.

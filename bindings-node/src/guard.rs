@@ -1,6 +1,6 @@
 //! The framework-neutral tool guard for one intent and capability token.
 
-use crate::convert::{host_number, json_text, opt_json_text, text, Fields};
+use crate::convert::{host_number, json_text, opt_json_text, opt_text, text, Fields};
 use crate::session::HarborClient;
 use crate::{spawn_owned, sync, to_json};
 use napi::bindgen_prelude::*;
@@ -109,6 +109,27 @@ impl ToolGuard {
         };
         spawn_owned(env, &self.inner, move |this| async move {
             this.finish(&id, outcome).await.map(|r| to_json(&r))
+        })
+    }
+
+    /// Records a reviewer's decision on an approval request this guard's call got.
+    #[napi(ts_return_type = "Promise<any>")]
+    pub fn decide_approval<'env>(
+        &self,
+        env: &'env Env,
+        approval_request_id: Unknown<'_>,
+        approve: bool,
+        reason: Option<Unknown<'_>>,
+    ) -> Result<PromiseRaw<'env, Value>> {
+        let (id, reason) = sync(|| {
+            let id = text("approval_request_id", Some(&approval_request_id))?;
+            let reason = opt_text("reason", reason.as_ref())?;
+            Ok((id, reason))
+        })?;
+        spawn_owned(env, &self.inner, move |this| async move {
+            this.decide_approval(&id, approve, reason.as_deref())
+                .await
+                .map(|r| to_json(&r))
         })
     }
 

@@ -46,5 +46,5 @@ export {
   TransportError,
   fromNative,
 } from "./errors.js";
-export { describeDecision, isAllowed } from "./types.js";
+export { describeDecision, isAllowed, isApprovalRequired } from "./types.js";
 export type * from "./types.js";

@@ -33,9 +33,13 @@ export interface VerifyResult {
   retryAfter: number | null;
 }
 
-/** The guard's answer; only `decision === "allow"` lets a tool run. */
+/**
+ * The guard's answer; only `decision === "allow"` lets a tool run. `"approval_required"`: Harbor
+ * wants a reviewer's approval first (`approvalRequestId` names the request; the tool does not run
+ * now). The framework adapters turn it into their own pause/resume.
+ */
 export interface Decision {
-  decision: "allow" | "deny";
+  decision: "allow" | "deny" | "approval_required";
   auditId?: string | null;
   decisionId?: string | null;
   remainingCents?: number | null;
@@ -47,15 +51,26 @@ export interface Decision {
   /** Harbor's own code when Harbor denied (e.g. `budget_exceeded`). */
   reason?: string | null;
   message?: string | null;
+  /** The approval request a reviewer decides, when `decision === "approval_required"`. */
+  approvalRequestId?: string | null;
 }
 
 export function isAllowed(d: Decision): boolean {
   return d.decision === "allow";
 }
 
+/** Whether Harbor waits for a reviewer's decision on this call. */
+export function isApprovalRequired(d: Decision): boolean {
+  return d.decision === "approval_required";
+}
+
 /** `"Paybond denied <tool>: <code>: <message>"`. */
 export function describeDecision(d: Decision, toolName: string): string {
-  return isAllowed(d) ? `Paybond allowed ${toolName}` : `Paybond denied ${toolName}: ${d.code}: ${d.message}`;
+  if (isAllowed(d)) return `Paybond allowed ${toolName}`;
+  if (isApprovalRequired(d)) {
+    return `Paybond denied ${toolName}: approval_required: ${d.message} (approval request ${d.approvalRequestId})`;
+  }
+  return `Paybond denied ${toolName}: ${d.code}: ${d.message}`;
 }
 
 export interface EvidenceReceipt {

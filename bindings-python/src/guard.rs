@@ -177,6 +177,44 @@ impl ToolGuardHandle {
         })
     }
 
+    /// Records a reviewer's decision (`approve` true/false, optional reason)
+    /// on an approval request this guard's call got.
+    #[pyo3(signature = (approval_request_id, approve, reason=None))]
+    fn decide_approval<'py>(
+        &self,
+        py: Python<'py>,
+        approval_request_id: &Bound<'py, PyAny>,
+        approve: bool,
+        reason: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let id = text(approval_request_id, "approval_request_id")?;
+        let reason = reason.map(|r| text(r, "reason")).transpose()?;
+        let g = self.inner.clone();
+        awaitable(py, async move {
+            g.decide_approval(&id, approve, reason.as_deref())
+                .await
+                .map(|r| to_json(&r))
+        })
+    }
+
+    #[pyo3(signature = (approval_request_id, approve, reason=None))]
+    fn decide_approval_sync(
+        &self,
+        py: Python<'_>,
+        approval_request_id: &Bound<'_, PyAny>,
+        approve: bool,
+        reason: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Json> {
+        let id = text(approval_request_id, "approval_request_id")?;
+        let reason = reason.map(|r| text(r, "reason")).transpose()?;
+        blocking(py, async {
+            self.inner
+                .decide_approval(&id, approve, reason.as_deref())
+                .await
+                .map(|r| to_json(&r))
+        })
+    }
+
     /// Signs `payload` as payee evidence for this call (once per call id) and submits it.
     fn submit_evidence<'py>(
         &self,

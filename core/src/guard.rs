@@ -190,6 +190,20 @@ pub enum Decision {
         /// Harbor's audit id, when Harbor answered.
         audit_id: Option<String>,
     },
+    /// Harbor wants a reviewer's approval before this call may run. The tool
+    /// does not run now; once the request is decided (see
+    /// [`ToolGuard::decide_approval`]), authorizing the same call again gives
+    /// an allow (one reservation) or a deny with the reviewer's reason.
+    ApprovalRequired {
+        /// The request a reviewer decides (`POST /v1/approvals/{id}`).
+        approval_request_id: String,
+        /// Harbor's reason code (`approval_threshold_exceeded`, `approval_required_pending`, ...).
+        reason: Option<String>,
+        /// Human-readable text (never a secret).
+        message: String,
+        /// Harbor's audit id.
+        audit_id: Option<String>,
+    },
 }
 
 impl Decision {
@@ -228,6 +242,33 @@ impl Decision {
                     format!("Paybond denied {tool}: {code}: {message}")
                 }
             }
+            Decision::ApprovalRequired {
+                approval_request_id,
+                message,
+                ..
+            } => format!(
+                "Paybond denied {tool}: approval_required: {message} (approval request {approval_request_id})"
+            ),
+        }
+    }
+
+    /// The approval request id when this decision waits for a reviewer.
+    pub fn approval_request_id(&self) -> Option<&str> {
+        match self {
+            Decision::ApprovalRequired {
+                approval_request_id,
+                ..
+            } => Some(approval_request_id),
+            _ => None,
+        }
+    }
+
+    /// The stable code of a decision: `allow`, the deny's code, or `approval_required`.
+    pub fn code(&self) -> &str {
+        match self {
+            Decision::Allow { .. } => "allow",
+            Decision::Deny { code, .. } => code,
+            Decision::ApprovalRequired { .. } => "approval_required",
         }
     }
 
@@ -246,6 +287,7 @@ impl Decision {
         match self {
             Decision::Allow { .. } => "allow".into(),
             Decision::Deny { code, message, .. } => format!("{code}: {message}"),
+            Decision::ApprovalRequired { message, .. } => format!("approval_required: {message}"),
         }
     }
 }
@@ -538,6 +580,21 @@ impl ToolGuard {
                 decision_id: v.decision_id,
                 remaining_cents: v.remaining_cents,
             },
+            Ok(v) if v.pending_approval().is_some() => Decision::ApprovalRequired {
+                approval_request_id: v.pending_approval().unwrap_or_default().to_owned(),
+                reason: v
+                    .reason_codes
+                    .iter()
+                    .find(|c| crate::harbor::APPROVAL_REASON_CODES.contains(&c.as_str()))
+                    .cloned()
+                    .or_else(|| v.code.clone()),
+                message: v
+                    .message
+                    .clone()
+                    .filter(|m| !m.is_empty())
+                    .unwrap_or_else(|| "this call needs a reviewer's approval".into()),
+                audit_id: Some(v.audit_id.to_string()),
+            },
             Ok(v) if v.code.as_deref() == Some("call_replayed") => Decision::Deny {
                 code: DenyCode::CallReplayed.as_str().into(),
                 reason: Some("call_replayed".into()),
@@ -575,7 +632,7 @@ impl ToolGuard {
         };
         tracing::debug!(
             target: "paybond_kit::guard", tool = %call.name, call_id = %call.call_id, intent = %self.intent_id,
-            decision = match &decision { Decision::Allow { .. } => "allow", Decision::Deny { code, .. } => code.as_str() },
+            decision = decision.code(),
             "authorize"
         );
         decision
@@ -597,6 +654,22 @@ impl ToolGuard {
             .map(|c| c.evidence)
     }
 
+    /// Records a reviewer's decision on the approval request of a call that
+    /// got [`Decision::ApprovalRequired`] (`approve` or reject, with an
+    /// optional reason the model will read on a reject). Authorize the same
+    /// call again afterwards: an approved call is allowed once, with one
+    /// reservation. See [`HarborClient::decide_approval`].
+    pub async fn decide_approval(
+        &self,
+        approval_request_id: &str,
+        approve: bool,
+        reason: Option<&str>,
+    ) -> Result<crate::harbor::ApprovalDecision> {
+        self.harbor
+            .decide_approval(approval_request_id, approve, reason)
+            .await
+    }
+
     /// Ends call `call_id` after its tool ran (or failed to): marks the id as
     /// run (single-use) and completes the spend of the allow this guard gave
     /// it — `Consumed` after success, `Released` when the tool raised, its
@@ -616,7 +689,7 @@ impl ToolGuard {
                     c.ran = true;
                     match &c.decision {
                         Decision::Allow { decision_id, .. } => decision_id.clone(),
-                        Decision::Deny { .. } => None,
+                        Decision::Deny { .. } | Decision::ApprovalRequired { .. } => None,
                     }
                 }
                 None => None,

@@ -89,6 +89,49 @@ pub struct VerifyResponse {
     pub reason_codes: Vec<String>,
     /// Seconds after which a retry may succeed.
     pub retry_after: Option<f64>,
+    /// The approval request a reviewer must decide, when Harbor answered
+    /// `approval_required` (see [`HarborClient::decide_approval`]).
+    pub approval_request_id: Option<String>,
+}
+
+/// The reason codes that mark a deny as "waiting for a reviewer" rather than final.
+pub const APPROVAL_REASON_CODES: [&str; 4] = [
+    "approval_required",
+    "approval_threshold_exceeded",
+    "approval_required_pending",
+    "approval_quorum_incomplete",
+];
+
+impl VerifyResponse {
+    /// The approval request id when this answer asks for a reviewer's
+    /// approval (`code: "approval_required"` or one of
+    /// [`APPROVAL_REASON_CODES`] in `reason_codes`) and names the request.
+    pub fn pending_approval(&self) -> Option<&str> {
+        if self.allow {
+            return None;
+        }
+        let flagged = self
+            .code
+            .as_deref()
+            .is_some_and(|c| APPROVAL_REASON_CODES.contains(&c))
+            || self
+                .reason_codes
+                .iter()
+                .any(|c| APPROVAL_REASON_CODES.contains(&c.as_str()));
+        self.approval_request_id.as_deref().filter(|_| flagged)
+    }
+}
+
+/// A reviewer's answer for `POST /v1/approvals/{approval_request_id}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalDecision {
+    /// The request decided.
+    pub approval_request_id: String,
+    /// `approved` or `rejected`.
+    pub status: String,
+    /// The reviewer's reason, when given.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// How an allowed call ended, for `POST /v1/spend/decisions/{id}/complete`.
@@ -593,6 +636,16 @@ pub(crate) fn parse_verify_response(
                 })?),
             };
         let decision_id = opt_str(&v, "decision_id", url)?;
+        let approval_request_id = opt_str(&v, "approval_request_id", url)?;
+        if approval_request_id
+            .as_deref()
+            .is_some_and(|id| !valid_path_id(id))
+        {
+            return Err(Error::invalid_response(
+                url,
+                "`approval_request_id` must be 1-128 letters, digits, '-', '_' or '.'",
+            ));
+        }
         Ok(VerifyResponse {
             allow,
             audit_id,
@@ -604,8 +657,19 @@ pub(crate) fn parse_verify_response(
             remaining_cents,
             reason_codes,
             retry_after,
+            approval_request_id,
         })
     }
+}
+
+/// An id that is safe as one URL path segment.
+fn valid_path_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && id != "."
+        && id != ".."
 }
 
 impl HarborClient {
@@ -787,6 +851,84 @@ impl HarborClient {
         Ok(Some(out))
     }
 
+    /// Records a reviewer's decision on an approval request:
+    /// `POST /v1/approvals/{approval_request_id}` with
+    /// `{"decision": "approve" | "reject", "reason"?}`. Harbor decides who
+    /// may review (the dev server accepts the tenant's API key or its Harbor
+    /// token). Deciding the same way twice is idempotent; the other way is an
+    /// HTTP 409 error. After `approve`, verifying the same call again reserves
+    /// its spend once.
+    pub async fn decide_approval(
+        &self,
+        approval_request_id: &str,
+        approve: bool,
+        reason: Option<&str>,
+    ) -> Result<ApprovalDecision> {
+        crate::unwind::catch_unwind(self.decide_approval_inner(
+            approval_request_id,
+            approve,
+            reason,
+        ))
+        .await
+        .map_err(|e| self.scrub(e))
+    }
+
+    async fn decide_approval_inner(
+        &self,
+        id: &str,
+        approve: bool,
+        reason: Option<&str>,
+    ) -> Result<ApprovalDecision> {
+        if !valid_path_id(id) {
+            return Err(Error::invalid_argument(
+                "approval_request_id",
+                "expected the id Harbor gave (1-128 letters, digits, '-', '_' or '.')",
+            ));
+        }
+        if reason.is_some_and(|r| r.len() > 2000) {
+            return Err(Error::invalid_argument(
+                "reason",
+                "expected at most 2000 bytes",
+            ));
+        }
+        let decision = if approve { "approve" } else { "reject" };
+        let url = self.inner.base.join(&format!("/v1/approvals/{id}"));
+        let mut body = serde_json::json!({ "decision": decision });
+        if let Some(r) = reason {
+            body["reason"] = r.into();
+        }
+        let key = format!(
+            "pbk-approval-{}",
+            &blake3::hash(format!("{id}\n{decision}").as_bytes()).to_hex()[..40]
+        );
+        let body = Bytes::from(serde_json::to_vec(&body).map_err(Error::signing)?);
+        let resp = self
+            .call(Method::POST, &url, Some(body), Some(&key))
+            .await?;
+        let v = resp.json(&url)?;
+        let tenant = str_field(&v, "tenant", &url)?;
+        self.check_tenant_echo(tenant, &url, "tenant")?;
+        let out: ApprovalDecision = serde_json::from_value(v)
+            .map_err(|e| Error::invalid_response(&url, format!("unexpected shape ({e})")))?;
+        if out.approval_request_id != id {
+            return Err(Error::invalid_response(
+                &url,
+                "the answer names another approval_request_id",
+            ));
+        }
+        let wanted = if approve { "approved" } else { "rejected" };
+        if out.status != wanted {
+            return Err(Error::invalid_response(
+                &url,
+                format!(
+                    "asked to record {decision:?}, Harbor answered status {:?}",
+                    out.status
+                ),
+            ));
+        }
+        Ok(out)
+    }
+
     async fn ledger_get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T> {
         crate::unwind::catch_unwind(self.ledger_get_inner(path))
             .await
@@ -862,6 +1004,56 @@ mod tests {
             Uuid::nil(),
             intent()
         )
+    }
+
+    fn deny_body(extra: &str) -> String {
+        format!(
+            r#"{{"allow":false,"audit_id":"{}","tenant":"{TENANT}","intent_id":"{}"{extra}}}"#,
+            Uuid::nil(),
+            intent()
+        )
+    }
+
+    #[test]
+    fn approval_needs_both_a_flag_and_a_safe_id() {
+        let p = |extra: &str| parse(200, Some("application/json"), deny_body(extra).as_bytes());
+        let by_code = p(r#","code":"approval_required","approval_request_id":"ap-1""#).unwrap();
+        assert_eq!(by_code.pending_approval(), Some("ap-1"));
+        let by_reason =
+            p(r#","reason_codes":["approval_quorum_incomplete"],"approval_request_id":"ap-2""#)
+                .unwrap();
+        assert_eq!(by_reason.pending_approval(), Some("ap-2"));
+        // Flagged without an id, or an id without a flag: a plain deny.
+        assert_eq!(
+            p(r#","code":"approval_required""#)
+                .unwrap()
+                .pending_approval(),
+            None
+        );
+        assert_eq!(
+            p(r#","code":"budget_exceeded","approval_request_id":"ap-3""#)
+                .unwrap()
+                .pending_approval(),
+            None
+        );
+        // An allow never waits.
+        let allow = allow_body().replace(
+            "\"allow\":true",
+            "\"allow\":true,\"code\":\"approval_required\",\"approval_request_id\":\"x\"",
+        );
+        assert_eq!(
+            parse(200, Some("application/json"), allow.as_bytes())
+                .unwrap()
+                .pending_approval(),
+            None
+        );
+        // An id that is not one safe path segment is a malformed answer.
+        for bad in [r#""../x""#, r#""a/b""#, r#""""#, "7"] {
+            let e = p(&format!(
+                r#","code":"approval_required","approval_request_id":{bad}"#
+            ));
+            assert!(e.is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub use gateway::GatewayHarborTokenProvider;
 pub use guard::{
     Decision, DenyCode, EvidenceSigner, GuardOptions, ToolCall, ToolGuard, ToolOutcome,
 };
-pub use harbor::{HarborClient, SpendCompletion, SpendOutcome};
+pub use harbor::{ApprovalDecision, HarborClient, SpendCompletion, SpendOutcome};
 pub use http::HttpOptions;
 pub use input::{FieldStyle, HostNumber, HostSeed, SessionOptionsInput};
 pub use secret::Secret;

@@ -50,7 +50,7 @@ async fn approval_pauses_then_approve_allows_once() {
     assert_eq!(s, 200, "{ans}");
     assert_eq!(
         ans,
-        json!({"approval_request_id": id, "status": "approved", "reason": null})
+        json!({"tenant": t.tenant.as_str(), "approval_request_id": id, "status": "approved", "reason": null})
     );
     let same = json!({"decision": "approve", "reason": "later"});
     assert_eq!(t.decide(&key, &id, &same).await, (200, ans.clone()));

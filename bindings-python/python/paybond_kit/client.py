@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from types import TracebackType
-from typing import Any, Mapping, Sequence
+from typing import Any, Literal, Mapping, Sequence
 
 from . import _native
 from .errors import _invalid_argument
@@ -677,6 +677,35 @@ class CapabilityBinding:
         out: dict[str, Any] | None = self._g.finish_sync(call_id, succeeded)
         return out
 
+    async def decide_approval(
+        self, approval_request_id: str, decision: Literal["approve", "reject"], *, reason: str | None = None
+    ) -> dict[str, Any]:
+        """Record a reviewer's decision on the approval request of a call that got
+        ``Decision(decision="approval_required")``.
+
+        Args:
+            approval_request_id: ``decision.approval_request_id``.
+            decision: ``"approve"`` or ``"reject"``.
+            reason: optional text; on a reject the model reads it in the deny message.
+
+        Returns Harbor's answer (``{"tenant", "approval_request_id", "status", "reason"}``).
+        Authorize the same call (same call id and arguments) again afterwards: an approved
+        call is allowed once, with one reservation. Raises :class:`InvalidArgumentError` for a
+        bad id or decision, :class:`HarborHttpError` (409) when the request was already decided
+        the other way, and the other :class:`PaybondError` classes when the request fails.
+        Harbor decides who may review; the dev server accepts this session's credentials.
+        """
+        out: dict[str, Any] = await self._g.decide_approval(approval_request_id, _approve(decision), reason)
+        return out
+
+    def decide_approval_sync(
+        self, approval_request_id: str, decision: Literal["approve", "reject"], *, reason: str | None = None
+    ) -> dict[str, Any]:
+        """Blocking :meth:`decide_approval`."""
+        _no_running_loop("decide_approval_sync")
+        out: dict[str, Any] = self._g.decide_approval_sync(approval_request_id, _approve(decision), reason)
+        return out
+
     async def submit_evidence(self, tool_name: str, call_id: str, payload: Mapping[str, Any]) -> EvidenceReceipt:
         """Sign ``payload`` as the payee for this call and submit it (idempotent per call id).
 
@@ -694,6 +723,14 @@ class CapabilityBinding:
 
     def __repr__(self) -> str:
         return f"CapabilityBinding(tenant_id={self.tenant_id!r}, intent_id={self.intent_id!r})"
+
+
+def _approve(decision: Any) -> bool:
+    if decision == "approve" and isinstance(decision, str):
+        return True
+    if decision == "reject" and isinstance(decision, str):
+        return False
+    raise _invalid_argument("decision", f'expected "approve" or "reject", got {decision!r}')
 
 
 def sign_payee_evidence_binding(

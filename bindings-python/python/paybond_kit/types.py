@@ -88,6 +88,10 @@ class Decision(_Model):
     ``token_intent_mismatch``, ``session_closed``, ``invalid_argument``,
     ``internal`` (a caught panic), ...); ``reason`` is Harbor's own code when
     Harbor denied (e.g. ``budget_exceeded``).
+
+    ``decision`` is ``"allow"``, ``"deny"`` or ``"approval_required"``: Harbor wants a
+    reviewer's approval first (``approval_request_id`` names the request; the tool does not
+    run now). The framework adapters turn it into their own pause/resume.
     """
 
     decision: str
@@ -97,16 +101,25 @@ class Decision(_Model):
     code: str | None = None
     reason: str | None = None
     message: str | None = None
+    approval_request_id: str | None = None
 
     @property
     def allowed(self) -> bool:
         """Whether the tool may run."""
         return self.decision == "allow"
 
+    @property
+    def approval_required(self) -> bool:
+        """Whether Harbor waits for a reviewer's decision on this call."""
+        return self.decision == "approval_required"
+
     def describe(self, tool_name: str) -> str:
         """``"Paybond denied <tool>: <code>: <message>"`` (or an allow line)."""
         if self.allowed:
             return f"Paybond allowed {tool_name}"
+        if self.approval_required:
+            return (f"Paybond denied {tool_name}: approval_required: {self.message} "
+                    f"(approval request {self.approval_request_id})")
         return f"Paybond denied {tool_name}: {self.code}: {self.message}"
 
 

@@ -89,6 +89,7 @@ pub fn request_approval(
 /// Decides approval request `id` of `t` (rules: [`crate::lifecycle`]).
 pub fn decide(
     t: &mut Tenant,
+    tenant: &str,
     id: &str,
     approve: bool,
     reason: Option<&str>,
@@ -111,7 +112,7 @@ pub fn decide(
             a.status = wanted;
             a.reason = reason.map(str::to_owned);
             let answer = json!({
-                "approval_request_id": id, "status": wanted.as_str(), "reason": a.reason,
+                "tenant": tenant, "approval_request_id": id, "status": wanted.as_str(), "reason": a.reason,
             });
             a.answer = Some(answer.clone());
             Ok(answer)

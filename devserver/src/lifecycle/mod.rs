@@ -204,6 +204,6 @@ impl App {
             .tenants
             .get_mut(tenant)
             .ok_or_else(ApiError::tenant_unknown)?;
-        decide(t, id, approve, reason)
+        decide(t, tenant, id, approve, reason)
     }
 }
