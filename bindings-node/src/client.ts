@@ -489,7 +489,7 @@ export class CapabilityBinding {
    * @param approvalRequestId `decision.approvalRequestId`.
    * @param decision `"approve"` or `"reject"`.
    * @param reason optional text; on a reject the model reads it in the deny message.
-   * @returns Harbor's answer `{ tenant, approvalRequestId, status, reason }`.
+   * @returns Harbor's answer `{ approvalRequestId, status, reason }` (the tenant echo is checked).
    * @throws {InvalidArgumentError} for a bad id or decision.
    * @throws {HarborHttpError} (409) when the request was already decided the other way.
    */

@@ -14,6 +14,8 @@ pub struct DevServerOptions {
     pub jwt_ttl_seconds: Option<u32>,
     pub tenant_id: Option<String>,
     pub api_key: Option<String>,
+    /// Seconds an uncompleted reservation is held (default 300), on the dev clock.
+    pub reservation_hold_seconds: Option<u32>,
 }
 
 /// The dev server in-process on port 0.
@@ -59,6 +61,9 @@ impl DevServer {
                 cfg.tenant_id = t;
             }
             cfg.api_key = o.api_key;
+            if let Some(h) = o.reservation_hold_seconds {
+                cfg.reservation_hold_seconds = h as u64;
+            }
         }
         spawn_owned(env, &(), move |_| async move {
             let h = paybond_devserver::LocalHarbor::start(cfg)
@@ -157,6 +162,32 @@ impl DevServer {
     #[napi]
     pub fn rebind_api_key(&self, api_key: String, tenant_id: String) -> Result<bool> {
         self.with(|h| Ok(h.rebind_api_key(&api_key, &tenant_id)))
+    }
+
+    /// Moves the dev clock ahead by whole `seconds`; returns the total offset in seconds.
+    #[napi]
+    pub fn advance_clock(&self, seconds: u32) -> Result<u32> {
+        self.with(|h| {
+            h.advance_clock(Duration::from_secs(seconds as u64))
+                .map(|d| d.as_secs().min(u32::MAX as u64) as u32)
+                .map_err(|e| invalid("seconds", e.0))
+        })
+    }
+
+    /// Decides an approval request as a reviewer would (`approve` true/false).
+    #[napi]
+    pub fn decide_approval(
+        &self,
+        approval_request_id: String,
+        approve: bool,
+        reason: Option<String>,
+        tenant_id: Option<String>,
+    ) -> Result<Value> {
+        self.with(|h| {
+            let t = tenant_id.unwrap_or_else(|| h.tenant_id.clone());
+            h.decide_approval(&t, &approval_request_id, approve, reason.as_deref())
+                .map_err(|e| invalid("approval_request_id", e.0))
+        })
     }
 }
 

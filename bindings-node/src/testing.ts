@@ -58,9 +58,14 @@ export class DevIntent {
 }
 
 export interface LocalHarborOptions {
+  /** Lifetime of the Harbor JWTs the Gateway mints (default 900). */
   jwtTtlSeconds?: number;
+  /** The seeded tenant (default `tenant-dev`). */
   tenantId?: string;
+  /** The seeded tenant's API key (default: a fresh random sandbox key). */
   apiKey?: string;
+  /** How long an uncompleted reservation is held before Harbor releases it (default 300), on the dev clock. */
+  reservationHoldSeconds?: number;
 }
 
 /** The dev server, started in-process on free loopback ports. `await using h = await LocalHarbor.start()`. */
@@ -97,6 +102,9 @@ export class LocalHarbor {
     currency?: string;
     deadline?: string;
     tokenTtlSeconds?: number;
+    maxSpendPerCallCents?: number;
+    /** A call spending more than this gets `approval_required` until a reviewer decides it. */
+    approvalThresholdCents?: number;
     tenantId?: string;
   }): DevIntent {
     const req: Record<string, unknown> = { allowed_tools: o.allowedTools, amount_cents: o.amountCents };
@@ -105,6 +113,8 @@ export class LocalHarbor {
     if (o.currency !== undefined) req.currency = o.currency;
     if (o.deadline !== undefined) req.deadline = o.deadline;
     if (o.tokenTtlSeconds !== undefined) req.token_ttl_seconds = o.tokenTtlSeconds;
+    if (o.maxSpendPerCallCents !== undefined) req.max_spend_per_call_cents = o.maxSpendPerCallCents;
+    if (o.approvalThresholdCents !== undefined) req.approval_threshold_cents = o.approvalThresholdCents;
     return new DevIntent(callSync(() => this.s.createIntent(req, o.tenantId)) as Record<string, unknown>);
   }
   /** Inject a fault on `route` (exact, or a prefix ending in `*`); returns its id. */
@@ -132,6 +142,23 @@ export class LocalHarbor {
   }
   rebindApiKey(apiKey: string, tenantId: string): boolean {
     return this.s.rebindApiKey(apiKey, tenantId);
+  }
+  /** Move the dev clock ahead by whole `seconds`; returns how far ahead of real time it now is. */
+  advanceClock(seconds: number): number {
+    return callSync(() => this.s.advanceClock(seconds));
+  }
+  /** Decide an approval request as a reviewer would. */
+  decideApproval(
+    approvalRequestId: string,
+    decision: "approve" | "reject",
+    options: { reason?: string; tenantId?: string } = {},
+  ): Record<string, unknown> {
+    if (decision !== "approve" && decision !== "reject") {
+      throw new TypeError(`decision: expected "approve" or "reject", got ${String(decision)}`);
+    }
+    return camel(
+      callSync(() => this.s.decideApproval(approvalRequestId, decision === "approve", options.reason, options.tenantId)),
+    ) as Record<string, unknown>;
   }
   async stop(): Promise<void> {
     this.s.stop();

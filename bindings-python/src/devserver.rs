@@ -36,16 +36,18 @@ impl DevServer {
 #[pymethods]
 impl DevServer {
     #[new]
-    #[pyo3(signature = (jwt_ttl_seconds=900, tenant_id=None, api_key=None))]
+    #[pyo3(signature = (jwt_ttl_seconds=900, tenant_id=None, api_key=None, reservation_hold_seconds=300))]
     fn new(
         py: Python<'_>,
         jwt_ttl_seconds: u64,
         tenant_id: Option<String>,
         api_key: Option<String>,
+        reservation_hold_seconds: u64,
     ) -> PyResult<Self> {
         let mut cfg = paybond_devserver::DevServerConfig {
             jwt_ttl: Duration::from_secs(jwt_ttl_seconds.max(1)),
             api_key,
+            reservation_hold_seconds,
             ..Default::default()
         };
         if let Some(t) = tenant_id {
@@ -147,6 +149,32 @@ impl DevServer {
 
     fn rebind_api_key(&self, api_key: String, tenant_id: String) -> PyResult<bool> {
         self.with(|h| Ok(h.rebind_api_key(&api_key, &tenant_id)))
+    }
+
+    /// Moves the dev clock ahead by whole `seconds`; returns the total offset in seconds.
+    fn advance_clock(&self, seconds: u64) -> PyResult<u64> {
+        self.with(|h| {
+            h.advance_clock(Duration::from_secs(seconds))
+                .map(|d| d.as_secs())
+                .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.0))
+        })
+    }
+
+    /// Decides an approval request as a reviewer would (`approve` true/false).
+    #[pyo3(signature = (approval_request_id, approve, reason=None, tenant_id=None))]
+    fn decide_approval(
+        &self,
+        approval_request_id: String,
+        approve: bool,
+        reason: Option<String>,
+        tenant_id: Option<String>,
+    ) -> PyResult<Json> {
+        self.with(|h| {
+            let t = tenant_id.unwrap_or_else(|| h.tenant_id.clone());
+            h.decide_approval(&t, &approval_request_id, approve, reason.as_deref())
+                .map(Json)
+                .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.0))
+        })
     }
 
     fn __repr__(&self) -> String {

@@ -688,7 +688,7 @@ class CapabilityBinding:
             decision: ``"approve"`` or ``"reject"``.
             reason: optional text; on a reject the model reads it in the deny message.
 
-        Returns Harbor's answer (``{"tenant", "approval_request_id", "status", "reason"}``).
+        Returns Harbor's answer (``{"approval_request_id", "status", "reason"}``; the tenant echo is checked).
         Authorize the same call (same call id and arguments) again afterwards: an approved
         call is allowed once, with one reservation. Raises :class:`InvalidArgumentError` for a
         bad id or decision, :class:`HarborHttpError` (409) when the request was already decided

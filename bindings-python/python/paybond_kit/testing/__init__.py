@@ -50,8 +50,23 @@ class LocalHarbor:
     :meth:`start` / :meth:`stop`). The API key belongs to a seeded sandbox tenant.
     """
 
-    def __init__(self, *, jwt_ttl_seconds: int = 900, tenant_id: str = "tenant-dev", api_key: str | None = None) -> None:
-        self._cfg = (jwt_ttl_seconds, tenant_id, api_key)
+    def __init__(
+        self,
+        *,
+        jwt_ttl_seconds: int = 900,
+        tenant_id: str = "tenant-dev",
+        api_key: str | None = None,
+        reservation_hold_seconds: int = 300,
+    ) -> None:
+        """Args:
+            jwt_ttl_seconds: lifetime of the Harbor JWTs the Gateway mints.
+            tenant_id: the seeded tenant.
+            api_key: the seeded tenant's API key (default: a fresh random sandbox key).
+            reservation_hold_seconds: how long an allow's reservation is held when the caller
+                never completes it (then Harbor releases it), measured on the dev clock
+                (:meth:`advance_clock`).
+        """
+        self._cfg = (jwt_ttl_seconds, tenant_id, api_key, reservation_hold_seconds)
         self._srv: _native.DevServer | None = None
 
     def start(self) -> LocalHarbor:
@@ -109,18 +124,22 @@ class LocalHarbor:
         token_ttl_seconds: int | None = None,
         max_spend_per_call_cents: int | None = None,
         predicate_dsl: Mapping[str, Any] | None = None,
+        approval_threshold_cents: int | None = None,
         tenant_id: str | None = None,
     ) -> DevIntent:
         """Create a funded intent and its capability token.
 
         Without ``payee_pubkey`` the server makes a payee key and returns its seed
-        (``payee_signing_seed_hex``) so tests can sign evidence.
+        (``payee_signing_seed_hex``) so tests can sign evidence. With
+        ``approval_threshold_cents``, a call spending more than that gets
+        ``approval_required`` until a reviewer decides it (:meth:`decide_approval`).
         """
         req: dict[str, Any] = {"allowed_tools": list(allowed_tools), "amount_cents": amount_cents}
         for k, v in (
             ("payee_did", payee_did), ("payee_pubkey", payee_pubkey), ("currency", currency),
             ("deadline", deadline), ("token_ttl_seconds", token_ttl_seconds),
             ("max_spend_per_call_cents", max_spend_per_call_cents), ("predicate_dsl", predicate_dsl),
+            ("approval_threshold_cents", approval_threshold_cents),
         ):
             if v is not None:
                 req[k] = v
@@ -181,6 +200,20 @@ class LocalHarbor:
     def rebind_api_key(self, api_key: str, tenant_id: str) -> bool:
         """Make the Gateway name another tenant for ``api_key`` (tests of tenant-change handling)."""
         return self._s.rebind_api_key(api_key, tenant_id)
+
+    def advance_clock(self, seconds: int) -> int:
+        """Move the dev clock ahead by whole ``seconds`` (JWT expiry, deadlines, reservation
+        holds are measured on it); returns how far ahead of real time it now is."""
+        return self._s.advance_clock(seconds)
+
+    def decide_approval(
+        self, approval_request_id: str, decision: str, *, reason: str | None = None, tenant_id: str | None = None
+    ) -> dict[str, Any]:
+        """Decide an approval request as a reviewer would (``decision``: ``"approve"`` or ``"reject"``)."""
+        if decision not in ("approve", "reject"):
+            raise ValueError(f'decision: expected "approve" or "reject", got {decision!r}')
+        out: dict[str, Any] = self._s.decide_approval(approval_request_id, decision == "approve", reason, tenant_id)
+        return out
 
     def __enter__(self) -> LocalHarbor:
         return self.start()
