@@ -53,6 +53,7 @@ from .errors import (
     TenantBindingError,
     TokenIntentMismatchError,
     TransportError,
+    UnguardedToolError,
 )
 from .types import (
     Decision,
@@ -120,6 +121,7 @@ __all__ = [
     "EvidenceConflictError",
     "InternalError",
     "PaybondDeniedError",
+    "UnguardedToolError",
 ]
 
 logger = _logging.getLogger("paybond_kit")

@@ -29,6 +29,7 @@ __all__ = [
     "EvidenceConflictError",
     "InternalError",
     "PaybondDeniedError",
+    "UnguardedToolError",
 ]
 
 
@@ -208,6 +209,20 @@ class PaybondDeniedError(PaybondError):
     tool_name: str
     deny_code: str
     reason: str | None
+
+
+class UnguardedToolError(PaybondError):
+    """A guard was asked to cover an agent or tool list with a tool path it cannot guard
+    (a hosted or provider tool, a handoff, an agent used as a tool, an MCP server, ...).
+
+    Raised when the guard is built (or, for ``create_agent`` middleware, before the first
+    model call that offers such a tool), never silently skipped. ``paths`` lists each path
+    as ``"<kind>:<name>"``. List a path's name in ``unguarded=[...]`` to accept it knowingly.
+    """
+
+    code = "unguarded_tool"
+    _fields = ("paths",)
+    paths: tuple[str, ...]
 
 
 def _invalid_argument(field: str, message: str) -> InvalidArgumentError:
