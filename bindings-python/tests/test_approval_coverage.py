@@ -293,3 +293,26 @@ def test_bad_unguarded_and_on_approval_options(make_binding: Any) -> None:
 
 
 _ = (AIMessage, ScriptedChatModel)
+
+
+async def test_a_dropped_verify_answer_strands_no_budget() -> None:
+    """The dev server reserves, then drops every answer: the tool is denied inside the graph, and
+    once the hold period passes (moved on the dev clock) the budget is whole again."""
+    with LocalHarbor(reservation_hold_seconds=30) as h:
+        async with await pk.ServiceAccountHarborSession.open(
+            gateway_base_url=h.gateway_url, api_key=h.api_key, harbor_base_url=h.harbor_url,
+            timeout_seconds=1.0, deadline_seconds=2.5, max_retries=1,
+        ) as s:
+            i = h.create_intent(allowed_tools=["book", "search"], amount_cents=1000)
+            binding = pk.CapabilityBinding(s.harbor, i.intent_id, i.capability_token)
+            node = paybond_tool_node([book, search], binding, requested_spend_cents={"book": by_args, "search": 0})
+            h.add_fault("/verify", "drop_after", count=1)
+            out = await tool_node_graph(node, langchain_model([("book", {"hotel": "lost", "cost_cents": 400})])).ainvoke(
+                {"messages": [("user", "go")]})
+            (msg,) = tool_messages(out)
+            assert msg.status == "error" and "transport_error" in str(msg.content), msg.content
+            assert RUNS == []
+            assert await remaining(binding) == 600, "the lost answer's reservation is held"
+            h.advance_clock(31)
+            assert await remaining(binding) == 1000, "released after the hold period"
+            assert h.stats()["reservations_expired"] == 2  # the lost call and the first (0-cent) probe
