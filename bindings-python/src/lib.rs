@@ -25,15 +25,35 @@ use serde_json::Value;
 use std::future::Future;
 
 /// The kit's tokio runtime: one per process, shared by every session and the dev server.
+/// A `fork()` child (gunicorn, multiprocessing "fork") inherits the parent's runtime without
+/// its worker threads, so the first call in a child builds the child's own runtime (the
+/// parent's is left untouched: dropping it there could block on threads that do not exist).
 fn rt() -> &'static tokio::runtime::Runtime {
-    static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
-    RT.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .thread_name("paybond-kit")
-            .build()
-            .expect("paybond_kit: cannot start the tokio runtime")
-    })
+    static RT: std::sync::OnceLock<(u32, tokio::runtime::Runtime)> = std::sync::OnceLock::new();
+    static FORKED: std::sync::Mutex<Option<(u32, &'static tokio::runtime::Runtime)>> =
+        std::sync::Mutex::new(None);
+    let (pid, main) = RT.get_or_init(|| (std::process::id(), new_runtime()));
+    let now = std::process::id();
+    if *pid == now {
+        return main;
+    }
+    let mut g = FORKED.lock().unwrap_or_else(|e| e.into_inner());
+    match *g {
+        Some((p, r)) if p == now => r,
+        _ => {
+            let r: &'static tokio::runtime::Runtime = Box::leak(Box::new(new_runtime()));
+            *g = Some((now, r));
+            r
+        }
+    }
+}
+
+fn new_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("paybond-kit")
+        .build()
+        .expect("paybond_kit: cannot start the tokio runtime")
 }
 
 /// Runs `fut` on the kit's tokio runtime and returns an awaitable. A panic inside `fut`

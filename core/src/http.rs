@@ -208,6 +208,10 @@ impl Resp {
 #[derive(Clone)]
 pub(crate) struct Http {
     client: reqwest::Client,
+    /// The process that built `client`. After a `fork()` its pooled connections and their
+    /// tasks belong to the parent's runtime, so a child builds its own client (see [`Http::client`]).
+    pid: u32,
+    forked: Arc<parking_lot::Mutex<Option<(u32, reqwest::Client)>>>,
     pub opts: HttpOptions,
     pub secrets: Arc<SecretSet>,
 }
@@ -243,35 +247,61 @@ pub(crate) fn deadline_after(d: Duration) -> Instant {
         .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365))
 }
 
+/// A client by the transport rules: no redirects, no environment proxy (only an explicit
+/// `proxy_url` under the URL policy), bounded connect time, a kept-alive pool.
+fn build_client(opts: &HttpOptions) -> Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .connect_timeout(opts.timeout.min(Duration::from_secs(10)))
+        .pool_idle_timeout(Duration::from_secs(60))
+        .pool_max_idle_per_host(256)
+        .tcp_nodelay(true)
+        .user_agent(concat!("paybond-kit/", env!("CARGO_PKG_VERSION")));
+    if let Some(p) = &opts.proxy_url {
+        let checked = BaseUrl::parse("proxy_url", p)?;
+        let proxy = reqwest::Proxy::all(checked.as_str())
+            .map_err(|_| Error::invalid_argument("proxy_url", "not a usable proxy URL"))?;
+        builder = builder.proxy(proxy);
+    }
+    builder.build().map_err(|e| Error::Transport {
+        url: String::new(),
+        message: format!("cannot build HTTP client: {e}"),
+    })
+}
+
 impl Http {
     pub fn new(opts: HttpOptions) -> Result<Self> {
         Self::with_secrets(opts, Arc::new(SecretSet::new()))
     }
 
     pub fn with_secrets(opts: HttpOptions, secrets: Arc<SecretSet>) -> Result<Self> {
-        let mut builder = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .connect_timeout(opts.timeout.min(Duration::from_secs(10)))
-            .pool_idle_timeout(Duration::from_secs(60))
-            .pool_max_idle_per_host(256)
-            .tcp_nodelay(true)
-            .user_agent(concat!("paybond-kit/", env!("CARGO_PKG_VERSION")));
-        if let Some(p) = &opts.proxy_url {
-            let checked = BaseUrl::parse("proxy_url", p)?;
-            let proxy = reqwest::Proxy::all(checked.as_str())
-                .map_err(|_| Error::invalid_argument("proxy_url", "not a usable proxy URL"))?;
-            builder = builder.proxy(proxy);
-        }
-        let client = builder.build().map_err(|e| Error::Transport {
-            url: String::new(),
-            message: format!("cannot build HTTP client: {e}"),
-        })?;
+        let client = build_client(&opts)?;
         Ok(Http {
             client,
+            pid: std::process::id(),
+            forked: Arc::new(parking_lot::Mutex::new(None)),
             opts,
             secrets,
         })
+    }
+
+    /// The HTTP client for this process: the one built at construction, or, in a forked
+    /// child, one built there (the parent's connections are not usable in the child).
+    fn client(&self) -> Result<reqwest::Client> {
+        let pid = std::process::id();
+        if pid == self.pid {
+            return Ok(self.client.clone());
+        }
+        let mut g = self.forked.lock();
+        match &*g {
+            Some((p, c)) if *p == pid => Ok(c.clone()),
+            _ => {
+                let c = build_client(&self.opts)?;
+                *g = Some((pid, c.clone()));
+                Ok(c)
+            }
+        }
     }
 
     /// The deadline of a call that starts now.
@@ -410,7 +440,7 @@ impl Http {
                 })?,
             );
         }
-        let mut rb = self.client.request(req.method.clone(), req.url);
+        let mut rb = self.client()?.request(req.method.clone(), req.url);
         if let Some(body) = &req.body {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             rb = rb.body(body.clone());

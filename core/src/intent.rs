@@ -110,6 +110,12 @@ pub fn sign_intent_creation(
     input: &IntentCreationInput,
     principal_signing_seed: &[u8; 32],
 ) -> Result<Value> {
+    if input.tenant_id.trim().is_empty() {
+        return Err(Error::invalid_argument(
+            "tenant_id",
+            "expected the tenant the intent is signed for (it is part of the signed bytes)",
+        ));
+    }
     let bytes = intent_sign_bytes(input)?;
     let key = SigningKey::from_bytes(principal_signing_seed);
     let sig = key.sign(&bytes);

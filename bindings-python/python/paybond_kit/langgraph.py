@@ -348,7 +348,7 @@ def audit_agent(agent: Any) -> list[ToolPath]:
         elif hasattr(bound, "nodes") and bound is not agent:
             out.extend(audit_agent(bound))
         func = getattr(bound, "func", None)
-        for cell_name, cell in zip(getattr(getattr(func, "__code__", None), "co_freevars", ()),
+        for cell_name, cell in zip(getattr(getattr(func, "__code__", None), "co_freevars", ()),  # noqa: B905
                                    getattr(func, "__closure__", None) or ()):
             if cell_name != "default_tools":
                 continue
