@@ -2,7 +2,7 @@
 
 use crate::args::{self, opt_integer, opt_text, text};
 use crate::convert::{from_py, invalid_argument, to_py_err, Json};
-use crate::{awaitable, blocking, guarded, rt, to_json};
+use crate::{awaitable, blocking, guarded, rt, run_mode, to_json};
 use paybond_kit::evidence::EvidenceBody;
 use paybond_kit::harbor::{HarborClient, VerifyRequest};
 use paybond_kit::intent::IntentCreationInput;
@@ -188,18 +188,6 @@ fn intent_input(
     Ok((inp, args::seed(seed, "principal_signing_seed")?))
 }
 
-async fn ledger_read(c: &HarborClient, which: &str) -> paybond_kit::Result<Json> {
-    match which {
-        "tip" => c.ledger_tip().await.map(|r| to_json(&r)),
-        "authority" => c.ledger_authority().await.map(|r| to_json(&r)),
-        "merkle_latest" => c.ledger_merkle_latest().await.map(|r| to_json(&r)),
-        other => Err(paybond_kit::Error::invalid_argument(
-            "which",
-            format!("unknown ledger read {other:?}"),
-        )),
-    }
-}
-
 fn cursor(
     after_seq: Option<&Bound<'_, PyAny>>,
     limit: Option<&Bound<'_, PyAny>>,
@@ -367,14 +355,25 @@ impl HarborClientHandle {
         })
     }
 
-    /// `which` is `tip`, `authority` or `merkle_latest`; `events` takes the cursor arguments.
-    fn ledger<'py>(&self, py: Python<'py>, which: String) -> PyResult<Bound<'py, PyAny>> {
+    /// `GET /ledger/v1/tip` (`blocking=True`: the result, else an awaitable).
+    #[pyo3(signature = (blocking=false))]
+    fn ledger_tip<'py>(&self, py: Python<'py>, blocking: bool) -> PyResult<Bound<'py, PyAny>> {
         let c = self.inner.clone();
-        awaitable(py, async move { ledger_read(&c, &which).await })
+        run_mode(py, blocking, async move { c.ledger_tip().await.map(|r| to_json(&r)) })
     }
 
-    fn ledger_sync(&self, py: Python<'_>, which: String) -> PyResult<Json> {
-        blocking(py, ledger_read(&self.inner, &which))
+    /// `GET /ledger/v1/authority`.
+    #[pyo3(signature = (blocking=false))]
+    fn ledger_authority<'py>(&self, py: Python<'py>, blocking: bool) -> PyResult<Bound<'py, PyAny>> {
+        let c = self.inner.clone();
+        run_mode(py, blocking, async move { c.ledger_authority().await.map(|r| to_json(&r)) })
+    }
+
+    /// `GET /ledger/v1/merkle/latest`.
+    #[pyo3(signature = (blocking=false))]
+    fn ledger_merkle_latest<'py>(&self, py: Python<'py>, blocking: bool) -> PyResult<Bound<'py, PyAny>> {
+        let c = self.inner.clone();
+        run_mode(py, blocking, async move { c.ledger_merkle_latest().await.map(|r| to_json(&r)) })
     }
 
     #[pyo3(signature = (after_seq=None, limit=None))]

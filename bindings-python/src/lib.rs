@@ -78,6 +78,21 @@ where
         .map_err(to_py_err)
 }
 
+/// One native method for both forms of a call: `blocking=False` returns an awaitable,
+/// `blocking=True` runs to completion with the GIL released (the Python `_sync` twin).
+/// A panic inside `fut` becomes `InternalError` either way.
+fn run_mode<'py, F, T>(py: Python<'py>, blocking_call: bool, fut: F) -> PyResult<Bound<'py, PyAny>>
+where
+    F: Future<Output = paybond_kit::Result<T>> + Send + 'static,
+    T: for<'a> IntoPyObject<'a> + Send + 'static,
+{
+    if blocking_call {
+        blocking(py, fut)?.into_bound_py_any(py)
+    } else {
+        awaitable(py, fut)
+    }
+}
+
 /// Runs a synchronous core call; a panic becomes `InternalError` (not `PanicException`).
 fn guarded<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {

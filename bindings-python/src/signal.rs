@@ -2,7 +2,7 @@
 
 use crate::args::{self, opt_text, text};
 use crate::convert::Json;
-use crate::{awaitable, blocking, to_json};
+use crate::{awaitable, blocking, run_mode, to_json};
 use paybond_kit::ServiceAccountSignalSession;
 use pyo3::prelude::*;
 
@@ -49,53 +49,9 @@ impl OpenArgs {
     }
 }
 
-struct Read {
-    which: String,
-    did: Option<String>,
-    score_version: Option<String>,
-}
-
-impl Read {
-    fn from_py(
-        which: String,
-        operator_did: Option<&Bound<'_, PyAny>>,
-        score_version: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
-        Ok(Read {
-            which,
-            did: opt_text(operator_did, "operator_did")?,
-            score_version: opt_text(score_version, "score_version")?,
-        })
-    }
-
-    async fn run(&self, s: &ServiceAccountSignalSession) -> paybond_kit::Result<Json> {
-        let sig = s.signal();
-        let sv = self.score_version.as_deref();
-        let did = || {
-            self.did
-                .as_deref()
-                .ok_or_else(|| paybond_kit::Error::invalid_argument("operator_did", "required"))
-        };
-        match self.which.as_str() {
-            "reputation_receipt" => sig
-                .reputation_receipt(did()?, sv)
-                .await
-                .map(|r| to_json(&r)),
-            "portfolio_summary" => sig.portfolio_summary(sv).await.map(|r| to_json(&r)),
-            "operator_explanation" => sig
-                .operator_explanation(did()?, sv)
-                .await
-                .map(|r| to_json(&r)),
-            "operator_review_status" => sig
-                .operator_review_status(did()?, sv)
-                .await
-                .map(|r| to_json(&r)),
-            other => Err(paybond_kit::Error::invalid_argument(
-                "which",
-                format!("unknown Signal read {other:?}"),
-            )),
-        }
-    }
+/// The operator DID a per-operator read needs (the core judges its content).
+fn operator(did: &Bound<'_, PyAny>) -> PyResult<String> {
+    text(did, "operator_did")
 }
 
 #[pymethods]
@@ -136,29 +92,67 @@ impl SignalSession {
         to_json(self.inner.principal())
     }
 
-    #[pyo3(signature = (which, operator_did=None, score_version=None))]
-    fn read<'py>(
+    /// `GET /v1/signal/reputation/receipts/{operator_did}` (`None` on 404).
+    #[pyo3(signature = (operator_did, score_version=None, blocking=false))]
+    fn reputation_receipt<'py>(
         &self,
         py: Python<'py>,
-        which: String,
-        operator_did: Option<&Bound<'py, PyAny>>,
+        operator_did: &Bound<'py, PyAny>,
         score_version: Option<&Bound<'py, PyAny>>,
+        blocking: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let r = Read::from_py(which, operator_did, score_version)?;
+        let (did, sv) = (operator(operator_did)?, opt_text(score_version, "score_version")?);
         let s = self.inner.clone();
-        awaitable(py, async move { r.run(&s).await })
+        run_mode(py, blocking, async move {
+            s.signal().reputation_receipt(&did, sv.as_deref()).await.map(|r| to_json(&r))
+        })
     }
 
-    #[pyo3(signature = (which, operator_did=None, score_version=None))]
-    fn read_sync(
+    /// The tenant's portfolio summary.
+    #[pyo3(signature = (score_version=None, blocking=false))]
+    fn portfolio_summary<'py>(
         &self,
-        py: Python<'_>,
-        which: String,
-        operator_did: Option<&Bound<'_, PyAny>>,
-        score_version: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Json> {
-        let r = Read::from_py(which, operator_did, score_version)?;
-        blocking(py, r.run(&self.inner))
+        py: Python<'py>,
+        score_version: Option<&Bound<'py, PyAny>>,
+        blocking: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let sv = opt_text(score_version, "score_version")?;
+        let s = self.inner.clone();
+        run_mode(py, blocking, async move {
+            s.signal().portfolio_summary(sv.as_deref()).await.map(|r| to_json(&r))
+        })
+    }
+
+    /// Why the operator has its score (`None` on 404).
+    #[pyo3(signature = (operator_did, score_version=None, blocking=false))]
+    fn operator_explanation<'py>(
+        &self,
+        py: Python<'py>,
+        operator_did: &Bound<'py, PyAny>,
+        score_version: Option<&Bound<'py, PyAny>>,
+        blocking: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (did, sv) = (operator(operator_did)?, opt_text(score_version, "score_version")?);
+        let s = self.inner.clone();
+        run_mode(py, blocking, async move {
+            s.signal().operator_explanation(&did, sv.as_deref()).await.map(|r| to_json(&r))
+        })
+    }
+
+    /// The operator's review status (`None` on 404).
+    #[pyo3(signature = (operator_did, score_version=None, blocking=false))]
+    fn operator_review_status<'py>(
+        &self,
+        py: Python<'py>,
+        operator_did: &Bound<'py, PyAny>,
+        score_version: Option<&Bound<'py, PyAny>>,
+        blocking: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (did, sv) = (operator(operator_did)?, opt_text(score_version, "score_version")?);
+        let s = self.inner.clone();
+        run_mode(py, blocking, async move {
+            s.signal().operator_review_status(&did, sv.as_deref()).await.map(|r| to_json(&r))
+        })
     }
 
     fn close<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {

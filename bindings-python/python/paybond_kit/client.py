@@ -228,11 +228,11 @@ class HarborClient:
 
     async def ledger_tip(self) -> LedgerTip:
         """``GET /ledger/v1/tip``."""
-        return LedgerTip._from_dict(await self._h.ledger("tip"))
+        return LedgerTip._from_dict(await self._h.ledger_tip())
 
     async def ledger_authority(self) -> LedgerAuthority:
         """``GET /ledger/v1/authority``."""
-        return LedgerAuthority._from_dict(await self._h.ledger("authority"))
+        return LedgerAuthority._from_dict(await self._h.ledger_authority())
 
     async def ledger_events(self, after_seq: int | None = None, limit: int | None = None) -> LedgerEventsPage:
         """``GET /ledger/v1/events`` (exclusive cursor; ``limit`` an int in 1..256, default 64)."""
@@ -240,12 +240,22 @@ class HarborClient:
 
     async def ledger_merkle_latest(self) -> MerkleLatest:
         """``GET /ledger/v1/merkle/latest``."""
-        return MerkleLatest._from_dict(await self._h.ledger("merkle_latest"))
+        return MerkleLatest._from_dict(await self._h.ledger_merkle_latest())
 
     def ledger_tip_sync(self) -> LedgerTip:
         """Blocking :meth:`ledger_tip`."""
         _no_running_loop("ledger_tip_sync")
-        return LedgerTip._from_dict(self._h.ledger_sync("tip"))
+        return LedgerTip._from_dict(self._h.ledger_tip(blocking=True))
+
+    def ledger_authority_sync(self) -> LedgerAuthority:
+        """Blocking :meth:`ledger_authority`."""
+        _no_running_loop("ledger_authority_sync")
+        return LedgerAuthority._from_dict(self._h.ledger_authority(blocking=True))
+
+    def ledger_merkle_latest_sync(self) -> MerkleLatest:
+        """Blocking :meth:`ledger_merkle_latest`."""
+        _no_running_loop("ledger_merkle_latest_sync")
+        return MerkleLatest._from_dict(self._h.ledger_merkle_latest(blocking=True))
 
     def ledger_events_sync(self, after_seq: int | None = None, limit: int | None = None) -> LedgerEventsPage:
         """Blocking :meth:`ledger_events`."""
@@ -456,33 +466,44 @@ class GatewaySignalClient:
         key: ``"pinned_key"`` (the session's ``trusted_signing_key_hex``: proves Signal signed it)
         or ``"embedded_key"`` (the key the receipt names: integrity only).
         """
-        d = await self._s.read("reputation_receipt", operator_did, score_version)
+        d = await self._s.reputation_receipt(operator_did, score_version)
         return None if d is None else ReputationReceiptEnvelope._from_dict(d)
 
     async def portfolio_summary(self, score_version: str | None = None) -> PortfolioSummary:
         """The tenant's portfolio (404 raises :class:`SignalHttpError`)."""
-        return PortfolioSummary._from_dict(await self._s.read("portfolio_summary", None, score_version))
+        return PortfolioSummary._from_dict(await self._s.portfolio_summary(score_version))
 
     async def operator_explanation(self, operator_did: str, score_version: str | None = None) -> OperatorExplanation | None:
         """Why the operator has its score; ``None`` on 404."""
-        d = await self._s.read("operator_explanation", operator_did, score_version)
+        d = await self._s.operator_explanation(operator_did, score_version)
         return None if d is None else OperatorExplanation._from_dict(d)
 
     async def operator_review_status(self, operator_did: str, score_version: str | None = None) -> OperatorReviewStatus | None:
         """Maturity tier, shadow risk and annotations, friction and trust policy; ``None`` on 404."""
-        d = await self._s.read("operator_review_status", operator_did, score_version)
+        d = await self._s.operator_review_status(operator_did, score_version)
         return None if d is None else OperatorReviewStatus._from_dict(d)
 
     def reputation_receipt_sync(self, operator_did: str, score_version: str | None = None) -> ReputationReceiptEnvelope | None:
         """Blocking :meth:`reputation_receipt`."""
         _no_running_loop("reputation_receipt_sync")
-        d = self._s.read_sync("reputation_receipt", operator_did, score_version)
+        d = self._s.reputation_receipt(operator_did, score_version, blocking=True)
         return None if d is None else ReputationReceiptEnvelope._from_dict(d)
+
+    def portfolio_summary_sync(self, score_version: str | None = None) -> PortfolioSummary:
+        """Blocking :meth:`portfolio_summary`."""
+        _no_running_loop("portfolio_summary_sync")
+        return PortfolioSummary._from_dict(self._s.portfolio_summary(score_version, blocking=True))
+
+    def operator_explanation_sync(self, operator_did: str, score_version: str | None = None) -> OperatorExplanation | None:
+        """Blocking :meth:`operator_explanation`."""
+        _no_running_loop("operator_explanation_sync")
+        d = self._s.operator_explanation(operator_did, score_version, blocking=True)
+        return None if d is None else OperatorExplanation._from_dict(d)
 
     def operator_review_status_sync(self, operator_did: str, score_version: str | None = None) -> OperatorReviewStatus | None:
         """Blocking :meth:`operator_review_status`."""
         _no_running_loop("operator_review_status_sync")
-        d = self._s.read_sync("operator_review_status", operator_did, score_version)
+        d = self._s.operator_review_status(operator_did, score_version, blocking=True)
         return None if d is None else OperatorReviewStatus._from_dict(d)
 
     def __repr__(self) -> str:
