@@ -261,7 +261,10 @@ def audit_agent(agent: Any) -> list[ToolPath]:
         target = getattr(h, "agent_name", None) or getattr(h, "name", None)
         out.append(ToolPath(name, "handoff", False, f"hands the run to agent {target!r}"))
     for s in agent.mcp_servers:
-        guarded = any(getattr(x, "name", None) == GUARDRAIL_NAME for x in (getattr(s, "tool_input_guardrails", None) or []))
+        # paybond_kit.mcp.openai_agents.guard_mcp_server adds the "paybond_mcp_capability" guardrail.
+        guarded = getattr(s, "_paybond_guard", None) is not None or any(
+            getattr(x, "name", None) in (GUARDRAIL_NAME, "paybond_mcp_capability")
+            for x in (getattr(s, "tool_input_guardrails", None) or []))
         out.append(ToolPath(str(getattr(s, "name", None) or type(s).__name__), "mcp", guarded, "MCP server"))
     return out
 
