@@ -42,12 +42,25 @@ $(VENV)/.installed: bindings-python/requirements-dev.txt
 .PHONY: venv
 venv: $(VENV)/.installed ## Create .venv with maturin, pytest, mypy and the agent frameworks
 
+# langchain-mcp-adapters 0.3 needs mcp<2, which cannot live next to mcp 2.x / FastMCP 4 in .venv:
+# its tests (bindings-python/tests/test_mcp_langchain.py) run in this second venv, on the same
+# source tree (a .pth file) and the native module `python-dev` builds.
+MCP1_VENV := .venv-mcp1
+$(MCP1_VENV)/.installed: bindings-python/requirements-mcp1.txt
+	$(PYTHON) -m venv $(MCP1_VENV)
+	$(MCP1_VENV)/bin/python -m pip install -q -r bindings-python/requirements-mcp1.txt
+	echo $(ROOT)/bindings-python/python > "$$($(MCP1_VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/paybond_kit.pth"
+	touch $@
+
+.PHONY: venv-mcp1
+venv-mcp1: $(MCP1_VENV)/.installed ## Create .venv-mcp1 for the langchain-mcp-adapters tests (mcp<2)
+
 .PHONY: python-dev
 python-dev: venv ## Build the native module into .venv (shares target/ with cargo)
 	cd bindings-python && VIRTUAL_ENV=$(ROOT)/$(VENV) CARGO_TARGET_DIR=$(ROOT)/target $(ROOT)/$(VENV)/bin/maturin develop -q
 
 .PHONY: test-python
-test-python: python-dev ## Python: API, vectors, frameworks, faults; stubtest; mypy --strict
+test-python: python-dev venv-mcp1 ## Python: API, vectors, frameworks, faults; stubtest; mypy --strict
 	cd bindings-python && $(ROOT)/$(PY) -m pytest -q -p no:cacheprovider
 	cd bindings-python && $(ROOT)/$(PY) -m mypy.stubtest paybond_kit._native
 	$(PY) -m mypy --strict examples/python bindings-python/python/paybond_kit
@@ -125,9 +138,10 @@ bench-build: python-dev node-build
 	$(CARGO) build -q -p paybond-bench -p paybond-devserver
 
 .PHONY: lint
-lint: ## rustfmt --check, clippy -D warnings, mypy --strict, tsc --noEmit
+lint: $(VENV)/.installed bindings-node/node_modules/.installed ## rustfmt --check, clippy -D warnings, ruff, mypy --strict, tsc --noEmit
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(PY) -m ruff check .
 	$(PY) -m mypy --strict examples/python bindings-python/python/paybond_kit
 	cd bindings-node && npx --no-install tsc -p tsconfig.json --noEmit
 

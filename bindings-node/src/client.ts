@@ -563,6 +563,30 @@ export function signPayeeEvidenceBinding(args: SignEvidenceArgs): EvidenceBody {
   return signPayeeEvidence(args).body;
 }
 
+/**
+ * The principal-signed `POST /intents` body (`IntentCreationSign` v6) for `input`.
+ * @param input the intent in wire names (snake_case), including `tenant_id` (signed, not sent) and
+ *   `payee_pubkey` (standard base64); {@link HarborClient.createIntent} does this for the session's tenant.
+ * @param principalSigningSeed the principal's Ed25519 seed: 64 hex digits or 32 bytes.
+ * @returns the request body (canonical JSON, keys sorted) with `principal_signature`.
+ * @throws {InvalidArgumentError} naming the bad field (`tenant_id`, `allowed_tools`, `principalSigningSeed`, ...).
+ */
+export function signIntentCreation(input: Record<string, unknown>, principalSigningSeed: string | Uint8Array): Record<string, unknown> {
+  const text = toJsonText("input", input);
+  return JSON.parse(callSync(() => native.signIntentCreation(text, principalSigningSeed))) as Record<string, unknown>;
+}
+
+/**
+ * BLAKE3 of the concatenated artifact digests, as signed into evidence.
+ * @param artifactsBlake3Hex each artifact's BLAKE3 digest, 64 hex digits (an optional `0x` prefix).
+ * @returns the digest, 64 hex digits.
+ * @throws {InvalidArgumentError} for an entry that is not 64 hex digits.
+ */
+export function artifactsDigestHex(artifactsBlake3Hex: readonly string[]): string {
+  const text = toJsonText("artifacts_blake3_hex", artifactsBlake3Hex);
+  return callSync(() => native.artifactsDigestHex(text));
+}
+
 /** BLAKE3 of the canonical JSON of `value` (or of exact JSON text), hex. */
 export function jsonValueDigestHex(value: unknown, valueIsJsonText = false): string {
   const text = valueIsJsonText ? value : toJsonText("value", value);

@@ -187,6 +187,21 @@ export class PaybondDeniedError extends PaybondError {
   }
 }
 
+/**
+ * A guard was asked to cover an agent or a tool list with a path it cannot guard (a hosted or
+ * provider tool, a handoff, an agent used as a tool, an MCP server, a shell or computer tool...).
+ * Thrown when the guard is built (for `createPaybondMiddleware`: before the first model call that
+ * offers such a tool), never a silent skip. `paths` names each one as `"<kind>:<name>"`; list a
+ * path's name in `unguarded: [...]` to accept it knowingly.
+ */
+export class UnguardedToolError extends PaybondError {
+  readonly paths: readonly string[];
+  constructor(message: string, fields: { paths?: readonly string[] } = {}, options?: Opts) {
+    super(message, "unguarded_tool", options);
+    this.paths = Object.freeze([...(fields.paths ?? [])]);
+  }
+}
+
 const MARK = "PAYBOND_ERROR:";
 
 type ErrorClass = new (message: string, fields?: never, options?: Opts) => PaybondError;

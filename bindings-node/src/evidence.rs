@@ -86,3 +86,51 @@ pub(crate) fn version(
         other => other,
     })
 }
+
+/// BLAKE3 of the concatenated artifact digests (each 64 hex digits), hex.
+#[napi(ts_args_type = "artifactsBlake3HexJson: string")]
+pub fn artifacts_digest_hex(artifacts_json: Unknown<'_>) -> Result<String> {
+    sync(|| {
+        let v = json_text("artifacts_blake3_hex", Some(&artifacts_json))?;
+        let list = v.as_array().ok_or_else(|| {
+            invalid(
+                "artifacts_blake3_hex",
+                "expected an array of 64-hex-digit strings",
+            )
+        })?;
+        let raw = list
+            .iter()
+            .map(|a| {
+                a.as_str()
+                    .ok_or_else(|| invalid("artifacts_blake3_hex", "expected strings"))
+                    .and_then(paybond_kit::digest::parse_artifact_hex)
+            })
+            .collect::<KitResult<Vec<_>>>()?;
+        Ok(paybond_kit::digest::artifacts_digest(&raw)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect())
+    })
+}
+
+/// The principal-signed `POST /intents` body (JSON text) for `inputJson` (wire names,
+/// with `tenant_id`), signed with `principalSigningSeed` (64 hex digits or 32 bytes).
+#[napi(ts_args_type = "inputJson: string, principalSigningSeed: string | Uint8Array")]
+pub fn sign_intent_creation(input_json: Unknown<'_>, seed: Unknown<'_>) -> Result<String> {
+    sync(|| {
+        let v = json_text("input", Some(&input_json))?;
+        let seed = crate::convert::opt_host_seed("principal_signing_seed", Some(&seed))?
+            .ok_or_else(|| {
+                invalid(
+                    "principal_signing_seed",
+                    "expected 64 hex digits or 32 bytes",
+                )
+            })?;
+        let seed = paybond_kit::input::seed(FieldStyle::Camel, "principal_signing_seed", &seed)?;
+        let inp = paybond_kit::intent::IntentCreationInput::from_json(&v)?;
+        let body = paybond_kit::intent::sign_intent_creation(&inp, &seed)?;
+        serde_json::to_string(&body).map_err(|e| KitError::Internal {
+            message: format!("cannot write the intent body: {e}"),
+        })
+    })
+}

@@ -12,6 +12,8 @@ export {
   ServiceAccountHarborSession,
   ServiceAccountSignalSession,
   jsonValueDigestHex,
+  signIntentCreation,
+  artifactsDigestHex,
   signPayeeEvidence,
   signPayeeEvidenceBinding,
 } from "./client.js";
@@ -44,6 +46,7 @@ export {
   TenantBindingError,
   TokenIntentMismatchError,
   TransportError,
+  UnguardedToolError,
   fromNative,
 } from "./errors.js";
 export { describeDecision, isAllowed, isApprovalRequired } from "./types.js";

@@ -136,7 +136,7 @@ describe("evidence conflicts", () => {
     const { binding } = t.bind(["search"], 1000, true);
     const events: { evidenceErrorCode?: string | null; ran: boolean; decision: { code?: string } }[] = [];
     let n = 0;
-    const g = new GuardCore(1, "deny", () => ({ n: n++ }), (e) => events.push(e));
+    const g = new GuardCore({ spend: 1, onError: "deny", evidence: () => ({ n: n++ }), onDecision: (e) => events.push(e) });
     expect(await g.run(binding, "search", "same-call", {}, {}, async () => "r1", () => "denied")).toBe("r1");
     expect(await g.run(binding, "search", "same-call", {}, {}, async () => "r2", () => "denied")).toBe("denied");
     expect(events.map((e) => [e.ran, e.evidenceErrorCode ?? null, e.decision.code ?? null])).toEqual([

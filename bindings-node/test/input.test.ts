@@ -1,7 +1,8 @@
 // Hostile caller input: every public entry point, wrong types, NaN/Infinity, huge numbers,
 // booleans, empty strings, non-UUID ids, wrong seed lengths. Every case is a typed
-// InvalidArgumentError naming the field in camelCase (or, for guards, a deny with
-// code invalid_argument), never an untyped Error/TypeError, never an allow.
+// InvalidArgumentError naming the field in camelCase (or, for guards, a deny with code
+// invalid_argument, or spend_resolver_failed for a spend callback's bad result), never an
+// untyped Error/TypeError, never an allow.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { createAgent, tool, ToolMessage, AIMessage } from "langchain";
@@ -105,7 +106,7 @@ describe("spend is an exact integer in 0..=2^53-1 everywhere", () => {
     }
   });
 
-  it("a LangChain agent whose spend callback returns a bad value gets a deny, the tool never runs", async () => {
+  it("a LangChain agent whose spend callback returns a bad value gets a deny spend_resolver_failed, the tool never runs", async () => {
     const { binding } = t.bind(["pay"], 10_000);
     let ran = 0;
     const pay = tool(async () => {
@@ -122,12 +123,12 @@ describe("spend is an exact integer in 0..=2^53-1 everywhere", () => {
     expect(tms.length).toBe(BAD_SPENDS.length);
     for (const m of tms) {
       expect(m.status).toBe("error");
-      expect(String(m.content)).toMatch(/^Paybond denied pay: invalid_argument: .*requestedSpendCents/);
+      expect(String(m.content)).toMatch(/^Paybond denied pay: spend_resolver_failed: the spend resolver for pay returned .*, not a spend \(InvalidArgumentError: .*requestedSpendCents/);
     }
     expect(out.messages.at(-1)!.content).toBe("done");
   });
 
-  it("an OpenAI Agents guardrail whose spend callback returns a bad value rejects, the tool never runs", async () => {
+  it("an OpenAI Agents guardrail whose spend callback returns a bad value rejects (spend_resolver_failed), the tool never runs", async () => {
     const { binding } = t.bind(["pay"], 10_000);
     let ran = 0;
     const pay = agentsTool({ name: "pay", description: "Pay", parameters: z.object({ k: z.number() }), execute: async () => { ran++; return "paid"; } });
@@ -139,7 +140,7 @@ describe("spend is an exact integer in 0..=2^53-1 everywhere", () => {
     expect(ran).toBe(0);
     const outs = Object.values(model.toolOutputs());
     expect(outs.length).toBe(BAD_SPENDS.length);
-    for (const o of outs) expect(o).toMatch(/Paybond denied pay: invalid_argument: .*requestedSpendCents/);
+    for (const o of outs) expect(o).toMatch(/Paybond denied pay: spend_resolver_failed: the spend resolver for pay returned .*, not a spend \(InvalidArgumentError: .*requestedSpendCents/);
   });
 });
 

@@ -70,3 +70,39 @@ describe.each([
     });
   });
 });
+
+describe("intent_create_v6.json", () => {
+  const doc = JSON.parse(readFileSync(resolve(DIR, "intent_create_v6.json"), "utf8")) as {
+    cases: { name: string; input: Record<string, unknown>; expected: { body: Record<string, unknown> } }[];
+  };
+  it("signs every case to the exact body", async () => {
+    const { signIntentCreation } = await import("../dist/esm/index.js");
+    expect(doc.cases.length).toBeGreaterThanOrEqual(3);
+    for (const c of doc.cases) {
+      const input = { ...c.input, payee_pubkey: c.expected.body.payee_pubkey };
+      const body = signIntentCreation(input, String(c.input.principal_seed_hex));
+      expect(body, c.name).toEqual(c.expected.body);
+    }
+  });
+  it("refuses an empty tenant and a bad seed, naming the field", async () => {
+    const { signIntentCreation, InvalidArgumentError } = await import("../dist/esm/index.js");
+    const c = doc.cases[0]!;
+    const input = { ...c.input, payee_pubkey: c.expected.body.payee_pubkey };
+    expect(() => signIntentCreation({ ...input, tenant_id: "" }, String(c.input.principal_seed_hex))).toThrow(InvalidArgumentError);
+    expect(() => signIntentCreation({ ...input, tenant_id: "" }, String(c.input.principal_seed_hex))).toThrow(/tenant_id|tenantId/);
+    expect(() => signIntentCreation(input, "zz")).toThrow(/principalSigningSeed/);
+  });
+});
+
+describe("artifactsDigestHex", () => {
+  it("hashes the concatenated digests and refuses bad hex", async () => {
+    const { artifactsDigestHex, InvalidArgumentError } = await import("../dist/esm/index.js");
+    const a = "11".repeat(32);
+    const b = "22".repeat(32);
+    const d = artifactsDigestHex([a, b]);
+    expect(d).toMatch(/^[0-9a-f]{64}$/);
+    expect(artifactsDigestHex([a, b])).toBe(d);
+    expect(artifactsDigestHex([b, a])).not.toBe(d);
+    expect(() => artifactsDigestHex(["xyz"])).toThrow(InvalidArgumentError);
+  });
+});
