@@ -208,10 +208,10 @@ export class HarborClient {
     return new IntentCreated(raw as Record<string, unknown>);
   }
   async ledgerTip(): Promise<LedgerTip> {
-    return camel<LedgerTip>(await call(() => this.h.ledger("tip")));
+    return camel<LedgerTip>(await call(() => this.h.ledgerTip()));
   }
   async ledgerAuthority(): Promise<{ tenantId: string; verifyingKeyHex: string; [k: string]: unknown }> {
-    return camel(await call(() => this.h.ledger("authority")));
+    return camel(await call(() => this.h.ledgerAuthority()));
   }
   /**
    * `GET /ledger/v1/events` after `afterSeq` (exclusive).
@@ -221,7 +221,7 @@ export class HarborClient {
     return camel<LedgerEventsPage>(await call(() => this.h.ledgerEvents(afterSeq, limit)));
   }
   async ledgerMerkleLatest(): Promise<{ tenantId: string; checkpoint: Record<string, unknown> | null }> {
-    return camel(await call(() => this.h.ledger("merkle_latest")));
+    return camel(await call(() => this.h.ledgerMerkleLatest()));
   }
   toJSON(): object {
     return { tenantId: this.tenantId, baseUrl: this.baseUrl };
@@ -337,18 +337,18 @@ export class GatewaySignalClient {
    * @throws {InvalidArgumentError} for an `operatorDid` that is not a string.
    */
   async reputationReceipt(operatorDid: string, scoreVersion?: string): Promise<ReputationReceiptEnvelope | null> {
-    const v = await call(() => this.s.read("reputation_receipt", operatorDid, scoreVersion));
+    const v = await call(() => this.s.reputationReceipt(operatorDid, scoreVersion));
     return v == null ? null : camel<ReputationReceiptEnvelope>(v);
   }
   async portfolioSummary(scoreVersion?: string): Promise<PortfolioSummary> {
-    return camel<PortfolioSummary>(await call(() => this.s.read("portfolio_summary", undefined, scoreVersion)));
+    return camel<PortfolioSummary>(await call(() => this.s.portfolioSummary(scoreVersion)));
   }
   async operatorExplanation(operatorDid: string, scoreVersion?: string): Promise<OperatorExplanation | null> {
-    const v = await call(() => this.s.read("operator_explanation", operatorDid, scoreVersion));
+    const v = await call(() => this.s.operatorExplanation(operatorDid, scoreVersion));
     return v == null ? null : camel<OperatorExplanation>(v);
   }
   async operatorReviewStatus(operatorDid: string, scoreVersion?: string): Promise<OperatorReviewStatus | null> {
-    const v = await call(() => this.s.read("operator_review_status", operatorDid, scoreVersion));
+    const v = await call(() => this.s.operatorReviewStatus(operatorDid, scoreVersion));
     return v == null ? null : camel<OperatorReviewStatus>(v);
   }
   toJSON(): object {

@@ -202,16 +202,27 @@ impl HarborClient {
         })
     }
 
-    /// `tip`, `authority` or `merkle_latest`.
+    /// `GET /ledger/v1/tip`.
     #[napi(ts_return_type = "Promise<any>")]
-    pub fn ledger<'env>(&self, env: &'env Env, which: String) -> Result<PromiseRaw<'env, Value>> {
+    pub fn ledger_tip<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Value>> {
         spawn_owned(env, &self.inner, |this| async move {
-            match which.as_str() {
-                "tip" => this.ledger_tip().await.map(|r| to_json(&r)),
-                "authority" => this.ledger_authority().await.map(|r| to_json(&r)),
-                "merkle_latest" => this.ledger_merkle_latest().await.map(|r| to_json(&r)),
-                other => Err(invalid("which", format!("unknown ledger read {other:?}"))),
-            }
+            this.ledger_tip().await.map(|r| to_json(&r))
+        })
+    }
+
+    /// `GET /ledger/v1/authority`.
+    #[napi(ts_return_type = "Promise<any>")]
+    pub fn ledger_authority<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Value>> {
+        spawn_owned(env, &self.inner, |this| async move {
+            this.ledger_authority().await.map(|r| to_json(&r))
+        })
+    }
+
+    /// `GET /ledger/v1/merkle/latest`.
+    #[napi(ts_return_type = "Promise<any>")]
+    pub fn ledger_merkle_latest<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Value>> {
+        spawn_owned(env, &self.inner, |this| async move {
+            this.ledger_merkle_latest().await.map(|r| to_json(&r))
         })
     }
 
@@ -337,39 +348,70 @@ impl SignalSession {
         sync(|| Ok(to_json(self.inner.principal())))
     }
 
-    /// `reputation_receipt`, `portfolio_summary`, `operator_explanation`, `operator_review_status`.
+    /// The operator's signed receipt (`null` on 404).
     #[napi(ts_return_type = "Promise<any>")]
-    pub fn read<'env>(
+    pub fn reputation_receipt<'env>(
         &self,
         env: &'env Env,
-        which: String,
         operator_did: Unknown<'_>,
         score_version: Unknown<'_>,
     ) -> Result<PromiseRaw<'env, Value>> {
-        let (did, sv) = sync(|| {
-            let did = opt_text("operator_did", Some(&operator_did))?;
-            let sv = opt_text("score_version", Some(&score_version))?;
-            if which != "portfolio_summary" && did.is_none() {
-                return Err(invalid("operator_did", "required (the operator's DID)"));
-            }
-            Ok((did.unwrap_or_default(), sv))
-        })?;
+        let (did, sv) = sync(|| operator_read(&operator_did, &score_version))?;
         spawn_owned(env, &self.inner, move |this| async move {
-            let sig = this.signal();
-            let sv = sv.as_deref();
-            match which.as_str() {
-                "reputation_receipt" => sig.reputation_receipt(&did, sv).await.map(|r| to_json(&r)),
-                "portfolio_summary" => sig.portfolio_summary(sv).await.map(|r| to_json(&r)),
-                "operator_explanation" => sig
-                    .operator_explanation(&did, sv)
-                    .await
-                    .map(|r| to_json(&r)),
-                "operator_review_status" => sig
-                    .operator_review_status(&did, sv)
-                    .await
-                    .map(|r| to_json(&r)),
-                other => Err(invalid("which", format!("unknown Signal read {other:?}"))),
-            }
+            this.signal()
+                .reputation_receipt(&did, sv.as_deref())
+                .await
+                .map(|r| to_json(&r))
+        })
+    }
+
+    /// The tenant's portfolio summary.
+    #[napi(ts_return_type = "Promise<any>")]
+    pub fn portfolio_summary<'env>(
+        &self,
+        env: &'env Env,
+        score_version: Unknown<'_>,
+    ) -> Result<PromiseRaw<'env, Value>> {
+        let sv = sync(|| opt_text("score_version", Some(&score_version)))?;
+        spawn_owned(env, &self.inner, move |this| async move {
+            this.signal()
+                .portfolio_summary(sv.as_deref())
+                .await
+                .map(|r| to_json(&r))
+        })
+    }
+
+    /// Why the operator has its score (`null` on 404).
+    #[napi(ts_return_type = "Promise<any>")]
+    pub fn operator_explanation<'env>(
+        &self,
+        env: &'env Env,
+        operator_did: Unknown<'_>,
+        score_version: Unknown<'_>,
+    ) -> Result<PromiseRaw<'env, Value>> {
+        let (did, sv) = sync(|| operator_read(&operator_did, &score_version))?;
+        spawn_owned(env, &self.inner, move |this| async move {
+            this.signal()
+                .operator_explanation(&did, sv.as_deref())
+                .await
+                .map(|r| to_json(&r))
+        })
+    }
+
+    /// The operator's review status (`null` on 404).
+    #[napi(ts_return_type = "Promise<any>")]
+    pub fn operator_review_status<'env>(
+        &self,
+        env: &'env Env,
+        operator_did: Unknown<'_>,
+        score_version: Unknown<'_>,
+    ) -> Result<PromiseRaw<'env, Value>> {
+        let (did, sv) = sync(|| operator_read(&operator_did, &score_version))?;
+        spawn_owned(env, &self.inner, move |this| async move {
+            this.signal()
+                .operator_review_status(&did, sv.as_deref())
+                .await
+                .map(|r| to_json(&r))
         })
     }
 
@@ -385,4 +427,14 @@ impl SignalSession {
     pub fn describe(&self) -> Result<String> {
         sync(|| Ok(format!("{:?}", self.inner)))
     }
+}
+
+/// The arguments of a per-operator Signal read: the DID is required (the core judges its content).
+fn operator_read(
+    operator_did: &Unknown<'_>,
+    score_version: &Unknown<'_>,
+) -> crate::convert::KitResult<(String, Option<String>)> {
+    let did = opt_text("operator_did", Some(operator_did))?
+        .ok_or_else(|| invalid("operator_did", "required (the operator's DID)"))?;
+    Ok((did, opt_text("score_version", Some(score_version))?))
 }
