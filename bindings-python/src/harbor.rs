@@ -1,133 +1,17 @@
-//! Harbor sessions, the tenant-bound Harbor client and the Gateway token provider.
+//! The tenant-bound Harbor client (verify, evidence, intents, ledger reads).
 
 use crate::args::{self, opt_integer, opt_text, text};
 use crate::convert::{from_py, invalid_argument, to_py_err, Json};
-use crate::{awaitable, blocking, guarded, rt, run_mode, to_json};
+use crate::{awaitable, blocking, guarded, run_mode, to_json};
 use paybond_kit::evidence::EvidenceBody;
 use paybond_kit::harbor::{HarborClient, VerifyRequest};
 use paybond_kit::intent::IntentCreationInput;
-use paybond_kit::{GatewayHarborTokenProvider, Secret, ServiceAccountHarborSession};
+use paybond_kit::Secret;
 use pyo3::prelude::*;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<HarborSession>()?;
     m.add_class::<HarborClientHandle>()?;
-    m.add_class::<TokenProvider>()?;
     Ok(())
-}
-
-/// What `open` needs, converted from Python before any request.
-struct OpenArgs {
-    gateway: String,
-    api_key: String,
-    harbor: String,
-    options: paybond_kit::SessionOptions,
-}
-
-impl OpenArgs {
-    fn from_py(
-        gateway_base_url: &Bound<'_, PyAny>,
-        api_key: &Bound<'_, PyAny>,
-        harbor_base_url: &Bound<'_, PyAny>,
-        options: &Bound<'_, PyAny>,
-    ) -> PyResult<Self> {
-        Ok(OpenArgs {
-            gateway: text(gateway_base_url, "gateway_base_url")?,
-            api_key: text(api_key, "api_key")?,
-            harbor: text(harbor_base_url, "harbor_base_url")?,
-            options: args::session_options(options)?,
-        })
-    }
-
-    async fn open(self) -> paybond_kit::Result<HarborSession> {
-        ServiceAccountHarborSession::open(&self.gateway, self.api_key, &self.harbor, self.options)
-            .await
-            .map(|inner| HarborSession { inner })
-    }
-}
-
-/// A Harbor session opened from one service-account API key.
-#[pyclass(frozen, module = "paybond_kit._native")]
-pub struct HarborSession {
-    inner: ServiceAccountHarborSession,
-}
-
-#[pymethods]
-impl HarborSession {
-    /// `options`: a dict of session options (Python names; the core checks each value).
-    #[staticmethod]
-    fn open<'py>(
-        py: Python<'py>,
-        gateway_base_url: &Bound<'py, PyAny>,
-        api_key: &Bound<'py, PyAny>,
-        harbor_base_url: &Bound<'py, PyAny>,
-        options: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let a = OpenArgs::from_py(gateway_base_url, api_key, harbor_base_url, options)?;
-        awaitable(py, a.open())
-    }
-
-    #[staticmethod]
-    fn open_sync(
-        py: Python<'_>,
-        gateway_base_url: &Bound<'_, PyAny>,
-        api_key: &Bound<'_, PyAny>,
-        harbor_base_url: &Bound<'_, PyAny>,
-        options: &Bound<'_, PyAny>,
-    ) -> PyResult<HarborSession> {
-        let a = OpenArgs::from_py(gateway_base_url, api_key, harbor_base_url, options)?;
-        blocking(py, a.open())
-    }
-
-    #[getter]
-    fn tenant_id(&self) -> String {
-        self.inner.tenant_id().to_owned()
-    }
-
-    #[getter]
-    fn closed(&self) -> bool {
-        self.inner.is_closed()
-    }
-
-    fn harbor(&self) -> HarborClientHandle {
-        HarborClientHandle {
-            inner: self.inner.harbor().clone(),
-        }
-    }
-
-    fn token_provider(&self) -> TokenProvider {
-        TokenProvider {
-            inner: self.inner.token_provider().clone(),
-        }
-    }
-
-    fn rotate_harbor_token<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let s = self.inner.clone();
-        awaitable(py, async move { s.rotate_harbor_token().await })
-    }
-
-    fn rotate_harbor_token_sync(&self, py: Python<'_>) -> PyResult<()> {
-        blocking(py, self.inner.rotate_harbor_token())
-    }
-
-    fn close<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let s = self.inner.clone();
-        awaitable(py, async move {
-            s.close().await;
-            Ok(())
-        })
-    }
-
-    fn close_sync(&self, py: Python<'_>) -> PyResult<()> {
-        blocking(py, async {
-            self.inner.close().await;
-            Ok(())
-        })
-    }
-
-    fn __repr__(&self) -> String {
-        format!("{:?}", self.inner)
-    }
 }
 
 /// Harbor calls bound to the session's tenant.
@@ -359,21 +243,35 @@ impl HarborClientHandle {
     #[pyo3(signature = (blocking=false))]
     fn ledger_tip<'py>(&self, py: Python<'py>, blocking: bool) -> PyResult<Bound<'py, PyAny>> {
         let c = self.inner.clone();
-        run_mode(py, blocking, async move { c.ledger_tip().await.map(|r| to_json(&r)) })
+        run_mode(py, blocking, async move {
+            c.ledger_tip().await.map(|r| to_json(&r))
+        })
     }
 
     /// `GET /ledger/v1/authority`.
     #[pyo3(signature = (blocking=false))]
-    fn ledger_authority<'py>(&self, py: Python<'py>, blocking: bool) -> PyResult<Bound<'py, PyAny>> {
+    fn ledger_authority<'py>(
+        &self,
+        py: Python<'py>,
+        blocking: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let c = self.inner.clone();
-        run_mode(py, blocking, async move { c.ledger_authority().await.map(|r| to_json(&r)) })
+        run_mode(py, blocking, async move {
+            c.ledger_authority().await.map(|r| to_json(&r))
+        })
     }
 
     /// `GET /ledger/v1/merkle/latest`.
     #[pyo3(signature = (blocking=false))]
-    fn ledger_merkle_latest<'py>(&self, py: Python<'py>, blocking: bool) -> PyResult<Bound<'py, PyAny>> {
+    fn ledger_merkle_latest<'py>(
+        &self,
+        py: Python<'py>,
+        blocking: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let c = self.inner.clone();
-        run_mode(py, blocking, async move { c.ledger_merkle_latest().await.map(|r| to_json(&r)) })
+        run_mode(py, blocking, async move {
+            c.ledger_merkle_latest().await.map(|r| to_json(&r))
+        })
     }
 
     #[pyo3(signature = (after_seq=None, limit=None))]
@@ -404,70 +302,6 @@ impl HarborClientHandle {
                 .await
                 .map(|r| to_json(&r))
         })
-    }
-
-    fn __repr__(&self) -> String {
-        format!("{:?}", self.inner)
-    }
-}
-
-/// Exchanges an API key for Harbor JWTs and keeps one fresh.
-#[pyclass(frozen, module = "paybond_kit._native")]
-pub struct TokenProvider {
-    inner: GatewayHarborTokenProvider,
-}
-
-#[pymethods]
-impl TokenProvider {
-    /// `options`: a dict of session options (transport settings and `refresh_skew_seconds`).
-    #[new]
-    fn new(
-        gateway_base_url: &Bound<'_, PyAny>,
-        api_key: &Bound<'_, PyAny>,
-        options: &Bound<'_, PyAny>,
-    ) -> PyResult<Self> {
-        let gateway = text(gateway_base_url, "gateway_base_url")?;
-        let key = text(api_key, "api_key")?;
-        let opts = args::session_options(options)?;
-        guarded(|| {
-            // reqwest's client needs a runtime context to be built.
-            let _g = rt().enter();
-            GatewayHarborTokenProvider::new(&gateway, Secret::new(key), &opts)
-                .map(|inner| TokenProvider { inner })
-                .map_err(to_py_err)
-        })
-    }
-
-    #[getter]
-    fn tenant_id(&self) -> Option<String> {
-        self.inner.tenant_id()
-    }
-
-    #[getter]
-    fn exchange_count(&self) -> u64 {
-        self.inner.exchange_count()
-    }
-
-    fn bearer<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let p = self.inner.clone();
-        awaitable(py, async move {
-            p.bearer().await.map(|s| s.expose().to_owned())
-        })
-    }
-
-    fn bearer_sync(&self, py: Python<'_>) -> PyResult<String> {
-        blocking(py, async {
-            self.inner.bearer().await.map(|s| s.expose().to_owned())
-        })
-    }
-
-    fn force_rotate<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let p = self.inner.clone();
-        awaitable(py, async move { p.force_rotate().await.map(|_| ()) })
-    }
-
-    fn force_rotate_sync(&self, py: Python<'_>) -> PyResult<()> {
-        blocking(py, async { self.inner.force_rotate().await.map(|_| ()) })
     }
 
     fn __repr__(&self) -> String {

@@ -3,7 +3,7 @@
 //! names. Every call releases the GIL while it waits on I/O.
 //!
 //! One file per concept: `args` (host values -> core inputs), `convert` (JSON and
-//! errors), `harbor` (sessions, Harbor client, token provider), `signal`, `guard`,
+//! errors), `session` (Harbor sessions), `harbor` (the Harbor client), `gateway` (token provider), `signal`, `guard`,
 //! `signing`, `devserver` and `hostile` (test servers), `bridge` (the asyncio hand-off),
 //! `logging`. No input rule lives here: the core judges every value.
 
@@ -11,10 +11,12 @@ mod args;
 mod bridge;
 mod convert;
 mod devserver;
+mod gateway;
 mod guard;
 mod harbor;
 mod hostile;
 mod logging;
+mod session;
 mod signal;
 mod signing;
 
@@ -117,7 +119,9 @@ fn inject_panics(n: u32) {
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("MAX_SAFE_INTEGER", paybond_kit::input::MAX_SAFE_INTEGER)?;
+    session::register(m)?;
     harbor::register(m)?;
+    gateway::register(m)?;
     signal::register(m)?;
     guard::register(m)?;
     signing::register(m)?;
