@@ -18,7 +18,9 @@ use napi_derive::napi;
 pub mod convert;
 pub mod evidence;
 pub mod guard;
+pub mod harbor;
 pub mod session;
+pub mod signal;
 pub mod testing;
 
 pub(crate) use convert::{spawn_owned, sync, to_json};
