@@ -111,6 +111,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "-".into(),
                 "-".into(),
             ),
+            // Waiting for a reviewer is never an allow (see `ToolGuard::decide_approval`).
+            Decision::ApprovalRequired { .. } => (
+                "no",
+                "approval required".to_string(),
+                "-".into(),
+                "-".into(),
+            ),
         };
         println!(
             "{:<12} {:<5} {:<28} {:>9}  {:<12}",

@@ -35,10 +35,7 @@ async fn guard_for(
 }
 
 fn deny_code(d: &Decision) -> &str {
-    match d {
-        Decision::Deny { code, .. } => code,
-        Decision::Allow { .. } => "allow",
-    }
+    d.code()
 }
 
 #[tokio::test]

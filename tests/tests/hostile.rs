@@ -144,6 +144,10 @@ fn from_decision(d: &Decision) -> Outcome {
             code: code.clone(),
             texts: vec![message.clone(), format!("{d:?}"), d.summary()],
         },
+        Decision::ApprovalRequired { message, .. } => Outcome::Refused {
+            code: d.code().to_owned(),
+            texts: vec![message.clone(), format!("{d:?}"), d.summary()],
+        },
     }
 }
 
