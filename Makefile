@@ -27,7 +27,7 @@ demo-rust: ## Rust demo: a paid tool guarded by Harbor verify, on the in-process
 	$(CARGO) run -q -p paybond-kit-integration --example guarded_tool
 
 .PHONY: test
-test: test-rust test-python test-node dist-check ## Run every test (Rust, Python, Node), then build dist/ and check it
+test: test-rust test-python test-node docs-check dist-check ## Run every test (Rust, Python, Node), the docs' code samples, then build dist/ and check it
 
 .PHONY: test-rust
 test-rust: ## Rust: unit, vectors, dev server and core<->dev server integration tests
@@ -121,6 +121,34 @@ dist/.built: $(DIST_SRC) | $(VENV)/.installed bindings-node/node_modules/.instal
 .PHONY: dist-check
 dist-check: dist/.built $(NODE_LTS_BINS) ## Install dist/ with no cargo/rustc on PATH (venv; ESM + CJS projects): smoke, attw, tsc, vitest on Node 20/22/24
 	PYTHON=$(PYTHON) bash scripts/dist-check/run.sh $$(command -v node) $(NODE_LTS_BINS)
+
+# ---- docs (docs/): mkdocs-material + mkdocstrings (Python reference), TypeDoc (Node reference),
+# rustdoc (the core). The docs tooling lives in .venv (docs/requirements.txt) and docs/node/
+# (TypeDoc), never in the packages' own dependency lists.
+$(VENV)/.docs-installed: docs/requirements.txt $(VENV)/.installed
+	$(PY) -m pip install -q -r docs/requirements.txt
+	touch $@
+
+docs/node/node_modules/.installed: docs/node/package-lock.json
+	cd docs/node && npm ci --no-audit --no-fund
+	touch $@
+
+.PHONY: docs
+docs: node-build $(VENV)/.docs-installed docs/node/node_modules/.installed ## Build the docs site into docs/site (strict: a warning, broken link or missing reference fails)
+	@start=$$(date +%s); \
+	(cd docs/node && npx --no-install typedoc) && \
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc -q --no-deps -p paybond-kit -p paybond-devserver && \
+	(cd docs && NO_MKDOCS_2_WARNING=1 $(ROOT)/$(PY) -m mkdocs build --strict -q) && \
+	echo "docs/site built in $$(( $$(date +%s) - start )) s: open docs/site/index.html"
+
+.PHONY: docs-browser
+docs-browser: docs ## Open the built site in headless Chromium (Debian package): follow index -> Signal guide -> SDK references, screenshots in target/docs-screenshots/
+	@command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
+	$(PY) docs/scripts/browser.py
+
+.PHONY: docs-check
+docs-check: python-dev node-build $(VENV)/.docs-installed ## Run every Python, Node and Rust sample of docs/ against LocalHarbor (tsc --strict on the Node ones)
+	$(PY) docs/scripts/check.py
 
 .PHONY: bench
 bench: ## Benchmarks vs the reference kit, plain fetch and the Rust floor -> BENCHMARKS.md

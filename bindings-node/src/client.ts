@@ -427,6 +427,18 @@ function denyFor(e: unknown): Decision {
   return { decision: "deny", code: err?.code ?? "internal", reason: null, message: err?.message ?? String(e), auditId: null };
 }
 
+/** What {@link CapabilityBinding.attenuate} narrows; every field left out keeps the parent's limit. */
+export interface AttenuateOptions {
+  /** Tool names the sub-agent may call (each allowed by the parent token). */
+  tools?: readonly string[];
+  /** The most one call may spend, in cents (at most the parent's per-call cap). */
+  maxSpendPerCallCents?: number | bigint;
+  /** The child expires this many seconds from now (not after the parent). */
+  expiresInSeconds?: number | bigint;
+  /** How many calls Harbor allows under the child's block. */
+  maxCalls?: number | bigint;
+}
+
 /** One intent and its capability token bound to a Harbor client: what adapters guard with. */
 export class CapabilityBinding {
   readonly harbor: HarborClient;
@@ -513,6 +525,40 @@ export class CapabilityBinding {
   async submitEvidence(toolName: string, callId: string, payload: Record<string, unknown>): Promise<EvidenceReceipt> {
     const text = toJsonText("payload", payload);
     return camel<EvidenceReceipt>(await call(() => this.g.submitEvidence(toolName, callId, text)));
+  }
+  /**
+   * A narrower binding for a sub-agent, computed offline (no request).
+   *
+   * The new binding spends from the same intent through the same Harbor client, with the same
+   * `operations`, evidence signer and audit fields; its capability token is this binding's token
+   * plus one appended Biscuit block whose checks only narrow. Harbor enforces every block on each
+   * verify, so nothing the sub-agent (or anyone holding its token) appends can widen it again.
+   * Spend under the child counts against this intent. This binding is unchanged.
+   *
+   * @param options.tools tool names the sub-agent may call (mapped through `operations`); each must
+   *   be allowed by this binding's token. Left out: this binding's tools.
+   * @param options.maxSpendPerCallCents the most one call may spend: an exact integer in
+   *   `0..=2^53-1` (a number or a bigint), at most this token's per-call cap.
+   * @param options.expiresInSeconds the child expires this many seconds from now (an integer in
+   *   `1..=31536000`), not after this token.
+   * @param options.maxCalls how many calls Harbor allows under the child's block (an integer in
+   *   `1..=1000000`), counted by Harbor across every copy of the child token; at most this token's
+   *   own `maxCalls`. A call counts when Harbor allows it (a resumed call with the same call id
+   *   counts once).
+   * @returns a new {@link CapabilityBinding}.
+   * @throws {InvalidArgumentError} naming the field (`tools`, `maxSpendPerCallCents`,
+   *   `expiresInSeconds`, `maxCalls`) for a bad value (`NaN`, `1.5`, `-1`, `"3"`, `true`...) or one
+   *   that asks for more than this token allows (a tool it does not allow, a higher cap, a later
+   *   expiry, more calls); `capabilityToken` when the token is not a readable Biscuit token;
+   *   `options` when `options` is not an object.
+   */
+  attenuate(options: AttenuateOptions = {}): CapabilityBinding {
+    const g = callSync(() => this.g.attenuate(options));
+    const child = Object.create(Object.getPrototypeOf(this) as object) as CapabilityBinding;
+    Object.defineProperty(child, "harbor", { value: this.harbor, enumerable: true, writable: true, configurable: true });
+    hide(child, "g", g);
+    brand(child, this.constructor as typeof CapabilityBinding, CapabilityBinding);
+    return child;
   }
   toJSON(): object {
     return { tenantId: this.tenantId, intentId: this.intentId };

@@ -24,10 +24,17 @@ export class PaybondError extends Error {
   }
 }
 
-/** Harbor answered an HTTP status other than success (after retries); `bodyText` is redacted. */
+/**
+ * Harbor answered an HTTP status other than success (after retries; a redirect is never followed
+ * and lands here too); `bodyText` is redacted. A 409 on evidence: the idempotency key was reused
+ * with another body.
+ */
 export class HarborHttpError extends PaybondError {
+  /** The HTTP status. */
   readonly statusCode: number;
+  /** The request URL (never carries credentials). */
   readonly url: string;
+  /** The response body, redacted and cut to 2 KiB. */
   readonly bodyText: string;
   constructor(message: string, fields: { statusCode?: number; url?: string; bodyText?: string } = {}, options?: Opts) {
     super(message, "http_error", options);
@@ -39,7 +46,9 @@ export class HarborHttpError extends PaybondError {
 
 /** The Gateway refused or garbled the API-key exchange, or a refresh named another tenant. */
 export class GatewayAuthError extends PaybondError {
+  /** The HTTP status when the Gateway answered with one. */
   readonly statusCode: number | null;
+  /** The response body (redacted), when there was one. */
   readonly bodyText: string | null;
   constructor(message: string, fields: { statusCode?: number | null; bodyText?: string | null } = {}, options?: Opts) {
     super(message, "gateway_auth", options);
@@ -48,10 +57,16 @@ export class GatewayAuthError extends PaybondError {
   }
 }
 
-/** Signal answered an HTTP status other than success. */
+/**
+ * Signal answered an HTTP status other than success (a 404 is `null` instead, for the reads that
+ * document it: receipt, explanation, review status).
+ */
 export class SignalHttpError extends PaybondError {
+  /** The HTTP status. */
   readonly statusCode: number;
+  /** The request URL. */
   readonly url: string;
+  /** The response body, redacted. */
   readonly bodyText: string;
   constructor(message: string, fields: { statusCode?: number; url?: string; bodyText?: string } = {}, options?: Opts) {
     super(message, "signal_http_error", options);
@@ -68,8 +83,12 @@ export class TenantBindingError extends PaybondError {
   }
 }
 
-/** A base URL that is not https:// (plain http:// is for loopback only). */
+/**
+ * A base URL or `proxyUrl` that is not https:// (plain http:// is for loopback only, unless
+ * `PAYBOND_ALLOW_INSECURE_GATEWAY=1`), or that carries credentials, a query or a fragment.
+ */
 export class InsecureUrlError extends PaybondError {
+  /** The refused URL: scheme, host and port only. */
   readonly url: string | null;
   constructor(message: string, fields: { url?: string | null } = {}, options?: Opts) {
     super(message, "insecure_url", options);
@@ -79,6 +98,7 @@ export class InsecureUrlError extends PaybondError {
 
 /** Connection refused or reset, a body cut short, a redirect refused on the way. */
 export class TransportError extends PaybondError {
+  /** The request URL. */
   readonly url: string | null;
   constructor(message: string, fields: { url?: string | null } = {}, options?: Opts) {
     super(message, "transport_error", options);
@@ -88,6 +108,7 @@ export class TransportError extends PaybondError {
 
 /** The call's deadline passed, or the per-attempt timeout elapsed on the last attempt. */
 export class PaybondTimeoutError extends PaybondError {
+  /** The request URL. */
   readonly url: string | null;
   /** The per-attempt timeout (`timeoutSeconds`), in ms. */
   readonly timeoutMs: number | null;
@@ -113,6 +134,7 @@ export class PaybondTimeoutError extends PaybondError {
 
 /** An answer off the wire contract (bad JSON, duplicate keys, wrong content type, too large, a string `allow`...). */
 export class InvalidResponseError extends PaybondError {
+  /** The request URL. */
   readonly url: string | null;
   constructor(message: string, fields: { url?: string | null } = {}, options?: Opts) {
     super(message, "invalid_response", options);
@@ -120,7 +142,7 @@ export class InvalidResponseError extends PaybondError {
   }
 }
 
-/** Signing failed. */
+/** Signing failed (a bad seed, a bad timestamp, an input that cannot be encoded). */
 export class SigningError extends PaybondError {
   constructor(message: string, _fields: Record<string, never> = {}, options?: Opts) {
     super(message, "signing_error", options);
@@ -138,7 +160,9 @@ export class SignatureInvalidError extends PaybondError {
 export class TokenIntentMismatchError extends PaybondError {
   /** `"intent"` or `"tenant"`. */
   readonly boundKind: string | null;
+  /** The intent or tenant the token is bound to. */
   readonly bound: string | null;
+  /** The one the call asked for. */
   readonly requested: string | null;
   constructor(message: string, fields: { boundKind?: string; bound?: string; requested?: string } = {}, options?: Opts) {
     super(message, "token_intent_mismatch", options);
@@ -157,6 +181,7 @@ export class SessionClosedError extends PaybondError {
 
 /** A caller argument is wrong; `field` names it in camelCase (`requestedSpendCents`, `timeoutSeconds`...). */
 export class InvalidArgumentError extends PaybondError {
+  /** The argument or option, in camelCase. */
   readonly field: string | null;
   constructor(message: string, fields: { field?: string | null } = {}, options?: Opts) {
     super(message, "invalid_argument", options);
@@ -166,6 +191,7 @@ export class InvalidArgumentError extends PaybondError {
 
 /** Evidence for this call id was already signed with a different payload; the first payload stands. */
 export class EvidenceConflictError extends PaybondError {
+  /** The tool-call id that already has evidence. */
   readonly callId: string | null;
   constructor(message: string, fields: { callId?: string | null } = {}, options?: Opts) {
     super(message, "evidence_conflict", options);
@@ -182,6 +208,12 @@ export class InternalError extends PaybondError {
 
 /** Thrown by adapters with `onError: "raise"` when a guarded call is denied. */
 export class PaybondDeniedError extends PaybondError {
+  /**
+   * @param message the deny text (`"Paybond denied <tool>: <code>: <message>"`).
+   * @param toolName the tool that was denied (it did not run).
+   * @param denyCode the deny code (`harbor_denied`, `timeout`, ...).
+   * @param reason Harbor's own code when Harbor denied, else null.
+   */
   constructor(message: string, readonly toolName: string, readonly denyCode: string, readonly reason: string | null) {
     super(message, "denied");
   }
@@ -232,7 +264,12 @@ interface NativePayload {
   fields?: Record<string, unknown>;
 }
 
-/** Converts any error thrown by the native module into the matching class. */
+/**
+ * Converts any error thrown by the native module into the matching class (the kit calls it for
+ * you; exported for code that calls the native module directly).
+ * @param err what the native module threw.
+ * @returns the matching `PaybondError` subclass (never a plain `Error`: an unknown one is `InternalError`).
+ */
 export function fromNative(err: unknown): Error {
   if (err instanceof PaybondError) return err;
   const raw = err instanceof Error ? err.message : String(err);

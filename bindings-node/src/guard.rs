@@ -157,6 +157,28 @@ impl ToolGuard {
         })
     }
 
+    /// A guard for a sub-agent: this guard's token narrowed offline by one
+    /// appended block (`tools` ⊆ this token's, a lower `maxSpendPerCallCents`,
+    /// an earlier `expiresInSeconds`, `maxCalls`), same Harbor client, intent
+    /// and options. The core judges every value; a bad one, or one asking for
+    /// more than this token allows, throws `InvalidArgumentError` naming the
+    /// field. No request is made.
+    #[napi]
+    pub fn attenuate(&self, options_: Unknown<'_>) -> Result<ToolGuard> {
+        sync(|| {
+            let f = Fields::new("options", &options_, true)?;
+            let input = paybond_kit::AttenuationInput {
+                tools: f.opt_string_list("tools")?,
+                max_spend_per_call_cents: f.opt_number("max_spend_per_call_cents")?,
+                expires_in_seconds: f.opt_number("expires_in_seconds")?,
+                max_calls: f.opt_number("max_calls")?,
+            };
+            self.inner
+                .attenuate(&input, FieldStyle::Camel)
+                .map(|inner| ToolGuard { inner })
+        })
+    }
+
     #[napi]
     pub fn describe(&self) -> Result<String> {
         sync(|| Ok(format!("{:?}", self.inner)))

@@ -18,6 +18,7 @@ export {
   signPayeeEvidenceBinding,
 } from "./client.js";
 export type {
+  AttenuateOptions,
   CapabilityBindingOptions,
   HarborSessionOptions,
   IntentCreationInput,
@@ -51,3 +52,5 @@ export {
 } from "./errors.js";
 export { describeDecision, isAllowed, isApprovalRequired } from "./types.js";
 export type * from "./types.js";
+export { delegateAsTool, delegateHandoff, delegateNode, guardSubagent } from "./delegation.js";
+export type { AgentLike, DelegateNodeOptions, DelegatedCallLike, DelegationLimits, DelegationOptions, HandoffLike, InvokableLike } from "./delegation.js";

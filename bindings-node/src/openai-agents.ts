@@ -248,6 +248,9 @@ function toolPath(t: ToolLike): ToolPath {
   const name = String(t?.name ?? "");
   switch (t?.type) {
     case "function":
+      if (isAgentAsTool(t) && isDelegated(t)) {
+        return { name, kind: "agent_as_tool", guarded: true, detail: "delegateAsTool: the nested agent runs with an attenuated binding" };
+      }
       if (isAgentAsTool(t)) {
         return { name, kind: "agent_as_tool", guarded: false, detail: "Agent.asTool(): the nested agent runs its own tools; guard that agent with guardAgent too" };
       }
@@ -277,6 +280,13 @@ interface AgentLike {
   mcpServers?: unknown[];
 }
 
+/** Marked by `delegateHandoff` / `delegateAsTool` (paybond-kit): the sub-agent runs with its own attenuated binding. */
+export const DELEGATED = Symbol.for("paybond-kit.delegated");
+
+function isDelegated(x: unknown): boolean {
+  return typeof x === "object" && x !== null && (x as Record<symbol, unknown>)[DELEGATED] === true;
+}
+
 function handoffPath(h: unknown): ToolPath {
   let name = "handoff";
   let target = "";
@@ -287,6 +297,9 @@ function handoffPath(h: unknown): ToolPath {
     target = ho.agentName;
   } catch {
     name = String((h as { toolName?: unknown; name?: unknown })?.toolName ?? (h as { name?: unknown })?.name ?? name);
+  }
+  if (isDelegated(h)) {
+    return { name, kind: "handoff", guarded: true, detail: `delegateHandoff: agent ${JSON.stringify(target)} runs with an attenuated binding` };
   }
   return { name, kind: "handoff", guarded: false, detail: `hands the run to agent ${JSON.stringify(target)}, whose tools this guard does not cover (guard that agent with guardAgent too)` };
 }

@@ -1,4 +1,13 @@
-/** The Rust dev server (Gateway + Harbor + Signal) in-process on port 0, for tests and demos. */
+/**
+ * The Rust dev server (Gateway + Harbor + Signal) in-process on port 0, for tests and demos.
+ * @example
+ * ```ts
+ * await using h = await LocalHarbor.start();
+ * const intent = h.createIntent({ allowedTools: ["search"], amountCents: 500 });
+ * h.addFault({ route: "/verify", kind: "status", status: 503, count: 3 });
+ * ```
+ * @module
+ */
 
 import { inspect } from "node:util";
 import native from "./native-binding.js";
@@ -9,36 +18,59 @@ type NativeDevServer = InstanceType<typeof native.DevServer>;
 type NativeHostile = InstanceType<typeof native.HostileServer>;
 const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? (Symbol.for("Symbol.asyncDispose") as typeof Symbol.asyncDispose);
 
+/** Fault kinds the dev server can inject ({@link LocalHarbor.addFault}). */
 export const FAULT_KINDS = [
   "status", "latency", "drop", "drop_after", "truncate", "malformed",
   "wrong_tenant", "wrong_intent", "non_boolean_allow", "remove_field", "set_field",
 ] as const;
+/** One of {@link FAULT_KINDS}. */
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
+/** A fault to inject ({@link LocalHarbor.addFault}). */
 export interface FaultSpec {
+  /** An exact path (`/verify`, `/intents/<id>/evidence`) or a prefix ending in `*` (`/reputation/*`). */
   route: string;
+  /** What the server does wrong. */
   kind: FaultKind;
+  /** The HTTP status of a `status` fault. */
   status?: number;
+  /** A `Retry-After` header value to send with it. */
   retryAfter?: number;
+  /** The delay of a `latency` fault, in ms. */
   latencyMs?: number;
+  /** How many requests it fires for (default 1). */
   count?: number;
+  /** Fire at random with this probability instead, until `clearFaults()`. */
   probability?: number;
+  /** The dotted field path of `remove_field` / `set_field` (`receipt.score`). */
   field?: string;
+  /** The value `set_field` writes. */
   value?: unknown;
+  /** Only requests with this HTTP method. */
   method?: string;
+  /** The body of a `status` fault. */
   body?: unknown;
 }
 
 /** A funded dev intent. Token and seed never show in inspect/console.log/JSON.stringify. */
 export class DevIntent {
+  /** The intent (a UUID). */
   readonly intentId: string;
+  /** The tenant it belongs to. */
   readonly tenantId: string;
+  /** The payee (the operator Signal scores). */
   readonly payeeDid: string;
+  /** The payee's Ed25519 public key, standard base64. */
   readonly payeePubkey: string;
+  /** The tools (Harbor operations) it allows. */
   readonly allowedTools: string[];
+  /** Its funded amount. */
   readonly amountCents: number;
+  /** Its currency. */
   readonly currency: string;
+  /** Its capability token (a secret: hidden from inspect and JSON). */
   declare readonly capabilityToken: string;
+  /** The payee's seed (64 hex digits, a secret) when the server made the key pair; else null. */
   declare readonly payeeSigningSeedHex: string | null;
   constructor(raw: Record<string, unknown>) {
     const r = camel<Record<string, unknown>>(raw);
@@ -74,12 +106,19 @@ export class LocalHarbor {
   private constructor(s: NativeDevServer) {
     Object.defineProperty(this, "s", { value: s, enumerable: false });
   }
+  /**
+   * Start both listeners on free loopback ports.
+   * @param options JWT lifetime, seeded tenant and key, reservation hold.
+   * @throws {PaybondError} when the server cannot start.
+   */
   static async start(options: LocalHarborOptions = {}): Promise<LocalHarbor> {
     return new LocalHarbor(await call(() => native.DevServer.start(options)));
   }
+  /** The Gateway base URL (`http://127.0.0.1:PORT`); Signal is served here too. */
   get gatewayUrl(): string {
     return this.s.gatewayUrl;
   }
+  /** The Harbor base URL. */
   get harborUrl(): string {
     return this.s.harborUrl;
   }
@@ -87,9 +126,11 @@ export class LocalHarbor {
   get apiKey(): string {
     return this.s.apiKey;
   }
+  /** The seeded tenant (`tenant-dev` unless `tenantId` was given). */
   get tenantId(): string {
     return this.s.tenantId;
   }
+  /** The key that signs Signal receipts: pin it as `trustedSigningKeyHex`. */
   get signalPublicKeyHex(): string {
     return this.s.signalPublicKeyHex;
   }
@@ -128,6 +169,7 @@ export class LocalHarbor {
     for (const [k, w] of map) if (f[k] !== undefined) spec[w] = f[k];
     return callSync(() => this.s.addFault(spec));
   }
+  /** Remove every fault. */
   clearFaults(): void {
     this.s.clearFaults();
   }
@@ -136,10 +178,15 @@ export class LocalHarbor {
     const all = this.s.stats() as { tenants: Record<string, Record<string, number>> };
     return camel(all.tenants[tenantId ?? this.tenantId] ?? {});
   }
+  /**
+   * Another tenant with a fresh API key; given an existing tenant id, another key for that tenant
+   * (the rotation drill).
+   */
   createTenant(tenantId?: string): { tenantId: string; apiKey: string } {
     const [t, k] = this.s.createTenant(tenantId);
     return { tenantId: t, apiKey: k };
   }
+  /** Make the Gateway name another tenant for `apiKey` (tests of tenant-change handling); false for an unknown key. */
   rebindApiKey(apiKey: string, tenantId: string): boolean {
     return this.s.rebindApiKey(apiKey, tenantId);
   }
@@ -160,6 +207,7 @@ export class LocalHarbor {
       callSync(() => this.s.decideApproval(approvalRequestId, decision === "approve", options.reason, options.tenantId)),
     ) as Record<string, unknown>;
   }
+  /** Stop both listeners (also what `await using` does). */
   async stop(): Promise<void> {
     this.s.stop();
   }

@@ -215,6 +215,39 @@ impl ToolGuardHandle {
         })
     }
 
+    /// A guard for a sub-agent: this guard's token narrowed offline by one appended
+    /// block (`tools` ⊆ this token's, a lower per-call cap, an earlier expiry,
+    /// `max_calls`), same Harbor client, intent and options. The core judges every
+    /// value; a bad one, or one asking for more than this token allows, raises
+    /// `InvalidArgumentError` naming the field. No request is made.
+    #[pyo3(signature = (tools=None, max_spend_per_call_cents=None, expires_in_seconds=None, max_calls=None))]
+    fn attenuate(
+        &self,
+        tools: Option<&Bound<'_, PyAny>>,
+        max_spend_per_call_cents: Option<&Bound<'_, PyAny>>,
+        expires_in_seconds: Option<&Bound<'_, PyAny>>,
+        max_calls: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        fn number(o: Option<&Bound<'_, PyAny>>) -> Option<paybond_kit::HostNumber> {
+            o.filter(|v| !v.is_none()).map(host_number)
+        }
+        let input = paybond_kit::AttenuationInput {
+            tools: tools
+                .filter(|t| !t.is_none())
+                .map(|t| args::text_list(t, "tools"))
+                .transpose()?,
+            max_spend_per_call_cents: number(max_spend_per_call_cents),
+            expires_in_seconds: number(expires_in_seconds),
+            max_calls: number(max_calls),
+        };
+        guarded(|| {
+            self.inner
+                .attenuate(&input, args::STYLE)
+                .map(|inner| ToolGuardHandle { inner })
+                .map_err(to_py_err)
+        })
+    }
+
     /// Signs `payload` as payee evidence for this call (once per call id) and submits it.
     fn submit_evidence<'py>(
         &self,

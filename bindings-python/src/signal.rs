@@ -101,10 +101,16 @@ impl SignalSession {
         score_version: Option<&Bound<'py, PyAny>>,
         blocking: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (did, sv) = (operator(operator_did)?, opt_text(score_version, "score_version")?);
+        let (did, sv) = (
+            operator(operator_did)?,
+            opt_text(score_version, "score_version")?,
+        );
         let s = self.inner.clone();
         run_mode(py, blocking, async move {
-            s.signal().reputation_receipt(&did, sv.as_deref()).await.map(|r| to_json(&r))
+            s.signal()
+                .reputation_receipt(&did, sv.as_deref())
+                .await
+                .map(|r| to_json(&r))
         })
     }
 
@@ -119,7 +125,10 @@ impl SignalSession {
         let sv = opt_text(score_version, "score_version")?;
         let s = self.inner.clone();
         run_mode(py, blocking, async move {
-            s.signal().portfolio_summary(sv.as_deref()).await.map(|r| to_json(&r))
+            s.signal()
+                .portfolio_summary(sv.as_deref())
+                .await
+                .map(|r| to_json(&r))
         })
     }
 
@@ -132,10 +141,16 @@ impl SignalSession {
         score_version: Option<&Bound<'py, PyAny>>,
         blocking: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (did, sv) = (operator(operator_did)?, opt_text(score_version, "score_version")?);
+        let (did, sv) = (
+            operator(operator_did)?,
+            opt_text(score_version, "score_version")?,
+        );
         let s = self.inner.clone();
         run_mode(py, blocking, async move {
-            s.signal().operator_explanation(&did, sv.as_deref()).await.map(|r| to_json(&r))
+            s.signal()
+                .operator_explanation(&did, sv.as_deref())
+                .await
+                .map(|r| to_json(&r))
         })
     }
 
@@ -148,10 +163,16 @@ impl SignalSession {
         score_version: Option<&Bound<'py, PyAny>>,
         blocking: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (did, sv) = (operator(operator_did)?, opt_text(score_version, "score_version")?);
+        let (did, sv) = (
+            operator(operator_did)?,
+            opt_text(score_version, "score_version")?,
+        );
         let s = self.inner.clone();
         run_mode(py, blocking, async move {
-            s.signal().operator_review_status(&did, sv.as_deref()).await.map(|r| to_json(&r))
+            s.signal()
+                .operator_review_status(&did, sv.as_deref())
+                .await
+                .map(|r| to_json(&r))
         })
     }
 

@@ -171,3 +171,18 @@ async def test_audit_and_refusals(make_binding: Any, harbor: LocalHarbor) -> Non
 
 
 _ = json
+
+
+async def test_delegated_handoffs_and_agent_tools_count_as_guarded(make_binding: Any) -> None:
+    from paybond_kit.delegation import delegate_as_tool, delegate_handoff
+
+    binding, _ = make_binding(["book_hotel", "search"], 1000)
+    worker = Agent(name="worker", model=ScriptedAgentsModel([]), tools=make_tools())
+    agent = Agent(
+        name="main", model=ScriptedAgentsModel([]), tools=make_tools(),
+        handoffs=[delegate_handoff(worker, binding, tools=["search"])],
+    )
+    agent.tools.append(delegate_as_tool(worker, binding, tool_name="ask_worker", tool_description="ask", tools=["search"]))
+    kinds = {(p.kind, p.guarded) for p in audit_agent(agent) if p.kind in ("handoff", "agent_as_tool")}
+    assert kinds == {("handoff", True), ("agent_as_tool", True)}
+    guard_agent(agent, binding, requested_spend_cents=PER_TOOL)  # nothing to refuse

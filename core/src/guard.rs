@@ -479,6 +479,16 @@ impl ToolGuard {
         &self.harbor
     }
 
+    /// The capability token this guard sends (a [`Secret`]: never printed).
+    pub fn capability_token(&self) -> &Secret {
+        &self.token
+    }
+
+    /// The options this guard was built with.
+    pub fn options(&self) -> &GuardOptions {
+        &self.options
+    }
+
     /// The Harbor operation for a tool name.
     pub fn operation_for<'a>(&'a self, tool: &'a str) -> &'a str {
         self.options

@@ -12,6 +12,7 @@
 
 #![warn(missing_docs)]
 
+pub mod attenuate;
 pub mod capability;
 pub mod digest;
 mod encode;
@@ -31,6 +32,7 @@ pub mod testing;
 pub mod unwind;
 pub mod url;
 
+pub use attenuate::{AttenuationInput, TokenScope};
 pub use error::{Error, Result};
 pub use gateway::GatewayHarborTokenProvider;
 pub use guard::{

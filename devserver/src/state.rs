@@ -121,6 +121,9 @@ pub struct Tenant {
     pub operators: HashMap<String, OperatorSignals>,
     /// Spend decisions, call bindings and approvals.
     pub lifecycle: crate::lifecycle::Lifecycle,
+    /// Calls allowed under each attenuation block with a `max_calls`, by the
+    /// block's revocation id.
+    pub call_counts: crate::captoken::CallCounts,
 }
 
 /// Server keys.

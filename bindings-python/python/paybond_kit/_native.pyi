@@ -164,6 +164,13 @@ class ToolGuard:
     def decide_approval_sync(self, approval_request_id: str, approve: bool, reason: str | None = None) -> dict[str, Any]: ...
     def submit_evidence(self, tool_name: str, call_id: str, payload: Any) -> Awaitable[dict[str, Any]]: ...
     def submit_evidence_sync(self, tool_name: str, call_id: str, payload: Any) -> dict[str, Any]: ...
+    def attenuate(
+        self,
+        tools: list[str] | tuple[str, ...] | None = None,
+        max_spend_per_call_cents: int | None = None,
+        expires_in_seconds: int | None = None,
+        max_calls: int | None = None,
+    ) -> ToolGuard: ...
 
 @final
 class DevServer:

@@ -742,6 +742,47 @@ class CapabilityBinding:
         _no_running_loop("submit_evidence_sync")
         return EvidenceReceipt._from_dict(self._g.submit_evidence_sync(tool_name, call_id, _plain(payload)))
 
+    def attenuate(
+        self,
+        *,
+        tools: Sequence[str] | None = None,
+        max_spend_per_call_cents: int | None = None,
+        expires_in_seconds: int | None = None,
+        max_calls: int | None = None,
+    ) -> CapabilityBinding:
+        """A narrower binding for a sub-agent, computed offline (no request).
+
+        The new binding spends from the same intent through the same Harbor client, with the
+        same ``operations``, evidence signer and audit fields; its capability token is this
+        binding's token plus one appended Biscuit block whose checks only narrow. Harbor
+        enforces every block on each verify, so nothing the sub-agent (or anyone holding its
+        token) appends can widen it again. Spend under the child counts against this intent.
+
+        Args:
+            tools: tool names the sub-agent may call (mapped through ``operations``); each must
+                be allowed by this binding's token. ``None`` keeps this binding's tools.
+            max_spend_per_call_cents: the most one call may spend, an exact ``int`` in
+                ``0..=2**53-1``, at most this token's per-call cap.
+            expires_in_seconds: the child expires this many seconds from now (an ``int`` in
+                ``1..=31536000``), not after this token.
+            max_calls: how many calls Harbor allows under the child's block (an ``int`` in
+                ``1..=1000000``), counted by Harbor across every copy of the child token; at
+                most this token's own ``max_calls``. A call counts when Harbor allows it (a
+                resumed call with the same call id counts once).
+
+        Returns a new :class:`CapabilityBinding`; this one is unchanged.
+
+        Raises :class:`InvalidArgumentError` naming the field (``tools``,
+        ``max_spend_per_call_cents``, ``expires_in_seconds``, ``max_calls``) for a bad value or one
+        that asks for more than this token allows (a tool it does not allow, a higher cap, a
+        later expiry, more calls), and ``capability_token`` when the token is not a readable
+        Biscuit token.
+        """
+        child = object.__new__(CapabilityBinding)
+        child.harbor = self.harbor
+        child._g = self._g.attenuate(_texts(tools), max_spend_per_call_cents, expires_in_seconds, max_calls)
+        return child
+
     def __repr__(self) -> str:
         return f"CapabilityBinding(tenant_id={self.tenant_id!r}, intent_id={self.intent_id!r})"
 

@@ -34,12 +34,29 @@ __all__ = [
 
 
 class PaybondError(Exception):
-    """Base class of every Paybond Kit error. ``code`` is stable and machine-readable."""
+    """Base class of every Paybond Kit error. ``code`` is stable and machine-readable.
+
+    Catch it to handle every kit failure; the subclasses below add the fields a support ticket
+    needs. ``str(e)`` is the message; nothing in it, or in a field, is a secret.
+
+    Attributes:
+        code: the stable code (also the guard's deny code for the same failure).
+        message: what went wrong, redacted.
+    """
 
     code: str = "paybond_error"
     _fields: tuple[str, ...] = ()
 
     def __init__(self, message: str, **fields: Any) -> None:
+        """Args:
+            message: the error text (already redacted).
+            **fields: ``code`` (overrides the class's) and the class's own fields (e.g.
+                ``status_code``, ``url``, ``body_text`` for :class:`HarborHttpError`); a missing
+                field is ``None``.
+
+        Raises:
+            TypeError: a field the class does not have.
+        """
         super().__init__(message)
         self.message = message
         code = fields.pop("code", None)
@@ -70,7 +87,13 @@ def _rebuild(cls: type[PaybondError], message: str, fields: dict[str, Any], code
 
 class HarborHttpError(PaybondError):
     """Harbor answered a status other than 2xx (after retries; a redirect is never followed and
-    lands here too). ``body_text`` is redacted."""
+    lands here too). ``body_text`` is redacted.
+
+    Attributes:
+        status_code: the HTTP status (409: an evidence idempotency key reused with another body).
+        url: the request URL (never carries credentials).
+        body_text: the response body, redacted and cut to 2 KiB.
+    """
 
     code = "http_error"
     _fields = ("status_code", "url", "body_text")
@@ -80,7 +103,12 @@ class HarborHttpError(PaybondError):
 
 
 class GatewayAuthError(PaybondError):
-    """The Gateway refused or garbled the API-key exchange, or a refresh named another tenant."""
+    """The Gateway refused or garbled the API-key exchange, or a refresh named another tenant.
+
+    Attributes:
+        status_code: the HTTP status when the Gateway answered with one, else ``None``.
+        body_text: the response body (redacted), when there was one.
+    """
 
     code = "gateway_auth"
     _fields = ("status_code", "body_text")
@@ -89,7 +117,13 @@ class GatewayAuthError(PaybondError):
 
 
 class SignalHttpError(PaybondError):
-    """Signal answered a status other than 2xx (404 is ``None`` where a read documents it)."""
+    """Signal answered a status other than 2xx (404 is ``None`` where a read documents it).
+
+    Attributes:
+        status_code: the HTTP status.
+        url: the request URL.
+        body_text: the response body, redacted.
+    """
 
     code = "signal_http_error"
     _fields = ("status_code", "url", "body_text")
@@ -105,7 +139,13 @@ class TenantBindingError(PaybondError):
 
 
 class InsecureUrlError(PaybondError, ValueError):
-    """A base URL that is not ``https://`` (plain ``http://`` is for loopback only)."""
+    """A base URL that is not ``https://`` (plain ``http://`` is for loopback only).
+
+    ``PAYBOND_ALLOW_INSECURE_GATEWAY=1`` allows plain ``http://`` on a private network.
+
+    Attributes:
+        url: the refused URL: scheme, host and port only, never the raw input.
+    """
 
     code = "insecure_url"
     _fields = ("url",)
@@ -113,7 +153,11 @@ class InsecureUrlError(PaybondError, ValueError):
 
 
 class TransportError(PaybondError, ConnectionError):
-    """Connection refused or reset, DNS failure, a body cut short."""
+    """Connection refused or reset, DNS failure, a body cut short.
+
+    Attributes:
+        url: the request URL.
+    """
 
     code = "transport_error"
     _fields = ("url",)
@@ -125,6 +169,13 @@ class PaybondTimeoutError(PaybondError, TimeoutError):
 
     ``timeout_ms`` is the per-attempt timeout, ``deadline_ms`` the bound across all attempts
     and waits, ``attempts`` how many were made and ``elapsed_ms`` how long the call took.
+
+    Attributes:
+        url: the request URL.
+        timeout_ms: the per-attempt timeout (``timeout_seconds``), in ms.
+        deadline_ms: the per-call deadline (``deadline_seconds``), in ms.
+        attempts: how many attempts were made.
+        elapsed_ms: how long the call took in total, in ms.
     """
 
     code = "timeout"
@@ -137,7 +188,14 @@ class PaybondTimeoutError(PaybondError, TimeoutError):
 
 
 class InvalidResponseError(PaybondError):
-    """A 2xx answer off the wire contract: bad JSON, a missing or mistyped field (e.g. a string ``allow``)."""
+    """A 2xx answer off the wire contract: bad JSON, a missing or mistyped field (e.g. a string ``allow``).
+
+    Also: a content type that is not JSON, a duplicate key, a body over ``max_response_bytes``,
+    ``/verify`` answering a 2xx other than 200.
+
+    Attributes:
+        url: the request URL.
+    """
 
     code = "invalid_response"
     _fields = ("url",)
@@ -145,7 +203,7 @@ class InvalidResponseError(PaybondError):
 
 
 class SigningError(PaybondError):
-    """Signing failed."""
+    """Signing failed (a bad seed, a bad timestamp, an input that cannot be encoded)."""
 
     code = "signing_error"
 
@@ -161,6 +219,11 @@ class TokenIntentMismatchError(PaybondError):
 
     ``bound_kind`` is ``"intent"`` or ``"tenant"``, ``bound`` what the token names,
     ``requested`` what the call asked for.
+
+    Attributes:
+        bound_kind: ``"intent"`` or ``"tenant"``.
+        bound: the intent or tenant the token is bound to.
+        requested: the one the call asked for.
     """
 
     code = "token_intent_mismatch"
@@ -179,7 +242,11 @@ class SessionClosedError(PaybondError):
 class InvalidArgumentError(PaybondError, ValueError):
     """A caller argument is wrong (type, range, format). ``field`` names it as Python spells
     it (e.g. ``requested_spend_cents``); the message says what was expected. Raised before any
-    request is made."""
+    request is made.
+
+    Attributes:
+        field: the argument or option, as Python spells it.
+    """
 
     code = "invalid_argument"
     _fields = ("field",)
@@ -188,7 +255,11 @@ class InvalidArgumentError(PaybondError, ValueError):
 
 class EvidenceConflictError(PaybondError):
     """Evidence for this tool call (``call_id``) was already signed or submitted with a
-    different payload; the first payload stands. Use a new call id for new work."""
+    different payload; the first payload stands. Use a new call id for new work.
+
+    Attributes:
+        call_id: the tool-call id that already has evidence.
+    """
 
     code = "evidence_conflict"
     _fields = ("call_id",)
@@ -202,7 +273,13 @@ class InternalError(PaybondError):
 
 
 class PaybondDeniedError(PaybondError):
-    """Raised by adapters with ``on_error="raise"`` when a guarded tool call is denied."""
+    """Raised by adapters with ``on_error="raise"`` when a guarded tool call is denied.
+
+    Attributes:
+        tool_name: the tool that was denied (it did not run).
+        deny_code: the deny code (``harbor_denied``, ``timeout``, ...).
+        reason: Harbor's own code when Harbor denied, else ``None``.
+    """
 
     code = "denied"
     _fields = ("tool_name", "deny_code", "reason")
@@ -218,6 +295,9 @@ class UnguardedToolError(PaybondError):
     Raised when the guard is built (or, for ``create_agent`` middleware, before the first
     model call that offers such a tool), never silently skipped. ``paths`` lists each path
     as ``"<kind>:<name>"``. List a path's name in ``unguarded=[...]`` to accept it knowingly.
+
+    Attributes:
+        paths: each unguarded path, as ``"<kind>:<name>"``.
     """
 
     code = "unguarded_tool"

@@ -229,6 +229,8 @@ def _path_of(t: Any) -> ToolPath:
     name = str(getattr(t, "name", None) or type(t).__name__)
     if isinstance(t, FunctionTool):
         if getattr(t, "_is_agent_tool", False):
+            if getattr(t, "_paybond_delegated", False):
+                return ToolPath(name, "agent_as_tool", True, "delegate_as_tool: the sub-agent runs with an attenuated binding")
             return ToolPath(name, "agent_as_tool", False, "Agent.as_tool(): tool guardrails do not cover it")
         guarded = any(getattr(x, "name", None) == GUARDRAIL_NAME for x in (t.tool_input_guardrails or []))
         return ToolPath(name, "function", guarded and getattr(t, "_paybond_original_invoke", None) is not None)
@@ -259,7 +261,10 @@ def audit_agent(agent: Any) -> list[ToolPath]:
     for h in agent.handoffs:
         name = str(getattr(h, "tool_name", None) or getattr(h, "name", None) or "handoff")
         target = getattr(h, "agent_name", None) or getattr(h, "name", None)
-        out.append(ToolPath(name, "handoff", False, f"hands the run to agent {target!r}"))
+        if getattr(h, "_paybond_delegated", False):
+            out.append(ToolPath(name, "handoff", True, f"delegate_handoff: agent {target!r} runs with an attenuated binding"))
+        else:
+            out.append(ToolPath(name, "handoff", False, f"hands the run to agent {target!r}"))
     for s in agent.mcp_servers:
         # paybond_kit.mcp.openai_agents.guard_mcp_server adds the "paybond_mcp_capability" guardrail.
         guarded = getattr(s, "_paybond_guard", None) is not None or any(

@@ -65,7 +65,20 @@ class _Model:
 
 @dataclass(frozen=True, slots=True)
 class VerifyResult(_Model):
-    """Harbor's ``POST /verify`` answer, checked against the wire contract."""
+    """Harbor's ``POST /verify`` answer, checked against the wire contract.
+
+    Attributes:
+        allow: Harbor's verdict, exactly the JSON boolean it sent.
+        audit_id: Harbor's audit id for this verify (a UUID).
+        tenant: the tenant Harbor answered for (echo-checked against the session's).
+        intent_id: the intent Harbor answered for (echo-checked against the request).
+        code: Harbor's deny code (``operation_not_allowed``, ``budget_exceeded``, ...), ``None`` on an allow.
+        message: Harbor's human-readable reason, when it gave one.
+        decision_id: the reservation this allow made (completed by ``CapabilityBinding.finish``).
+        remaining_cents: the intent's budget left after this call's reservation.
+        reason_codes: every reason code Harbor listed.
+        retry_after: seconds after which the same request may be answered differently, when Harbor says.
+    """
 
     allow: bool
     audit_id: str
@@ -92,6 +105,16 @@ class Decision(_Model):
     ``decision`` is ``"allow"``, ``"deny"`` or ``"approval_required"``: Harbor wants a
     reviewer's approval first (``approval_request_id`` names the request; the tool does not
     run now). The framework adapters turn it into their own pause/resume.
+
+    Attributes:
+        decision: ``"allow"``, ``"deny"`` or ``"approval_required"``.
+        audit_id: Harbor's audit id, when Harbor answered.
+        decision_id: the reservation of an allow (``CapabilityBinding.finish`` completes it).
+        remaining_cents: the intent's budget left after this call's reservation.
+        code: the stable deny code (see above), ``None`` on an allow.
+        reason: Harbor's own code when Harbor denied or wants approval.
+        message: human-readable reason (never a secret).
+        approval_request_id: the request a reviewer decides, on ``approval_required``.
     """
 
     decision: str
@@ -125,7 +148,15 @@ class Decision(_Model):
 
 @dataclass(frozen=True, slots=True)
 class EvidenceReceipt(_Model):
-    """Harbor's answer to an evidence submission."""
+    """Harbor's answer to an evidence submission.
+
+    Attributes:
+        tenant: the tenant (echo-checked).
+        intent_id: the intent the evidence was recorded for (echo-checked).
+        state: the intent's state after it (e.g. ``"completed"``).
+        predicate_passed: whether the payload satisfied the intent's predicate.
+        extra: any other field of Harbor's answer.
+    """
 
     tenant: str
     intent_id: str
@@ -140,6 +171,13 @@ class IntentCreated(_Model):
 
     ``capability_token`` is the token Harbor minted for the new intent (a secret: never in
     ``repr``; ``None`` when Harbor returned none).
+
+    Attributes:
+        tenant: the tenant (echo-checked).
+        intent_id: the new intent (echo-checked).
+        state: its state (e.g. ``"funded"``).
+        capability_token: the intent's capability token (a secret).
+        extra: any other field of Harbor's answer.
     """
 
     tenant: str
@@ -151,7 +189,15 @@ class IntentCreated(_Model):
 
 @dataclass(frozen=True, slots=True)
 class LedgerTip(_Model):
-    """``GET /ledger/v1/tip``."""
+    """``GET /ledger/v1/tip``: the newest entry of the tenant's ledger.
+
+    Attributes:
+        schema_version: the ledger schema version.
+        tenant_id: the tenant (echo-checked).
+        seq: the sequence number of the newest entry (0 when empty).
+        entry_commitment_hex: the newest entry's hash-chain commitment, ``None`` when empty.
+        empty: whether the ledger has no entry yet.
+    """
 
     schema_version: int
     tenant_id: str
@@ -162,7 +208,13 @@ class LedgerTip(_Model):
 
 @dataclass(frozen=True, slots=True)
 class LedgerAuthority(_Model):
-    """``GET /ledger/v1/authority``."""
+    """``GET /ledger/v1/authority``: the key that signs the tenant's ledger.
+
+    Attributes:
+        tenant_id: the tenant (echo-checked).
+        verifying_key_hex: the Ed25519 verifying key, 64 hex digits.
+        extra: any other field of the answer.
+    """
 
     tenant_id: str
     verifying_key_hex: str
@@ -171,7 +223,14 @@ class LedgerAuthority(_Model):
 
 @dataclass(frozen=True, slots=True)
 class LedgerEventsPage(_Model):
-    """``GET /ledger/v1/events``: ``next_after_seq`` is ``None`` at the end."""
+    """``GET /ledger/v1/events``: one page of ledger entries.
+
+    Attributes:
+        schema_version: the ledger schema version.
+        tenant_id: the tenant (echo-checked).
+        entries: the entries of this page, as Harbor sent them.
+        next_after_seq: the cursor for the next page (``after_seq=``), ``None`` at the end.
+    """
 
     schema_version: int
     tenant_id: str
@@ -181,7 +240,12 @@ class LedgerEventsPage(_Model):
 
 @dataclass(frozen=True, slots=True)
 class MerkleLatest(_Model):
-    """``GET /ledger/v1/merkle/latest``."""
+    """``GET /ledger/v1/merkle/latest``.
+
+    Attributes:
+        tenant_id: the tenant (echo-checked).
+        checkpoint: the latest signed Merkle checkpoint, ``None`` when there is none yet.
+    """
 
     tenant_id: str
     checkpoint: Mapping[str, Any] | None
@@ -189,7 +253,13 @@ class MerkleLatest(_Model):
 
 @dataclass(frozen=True, slots=True)
 class SignedEvidence:
-    """A payee-signed evidence binding: the exact signed bytes and the request body."""
+    """A payee-signed evidence binding: the exact signed bytes and the request body.
+
+    Attributes:
+        sign_bytes: the exact ``EvidenceSignV1`` bytes the signature covers.
+        body: the ``POST /intents/{id}/evidence`` body (``payload``, ``artifacts``, ``payee_did``,
+            ``payee_pubkey``, ``payee_signature``, ``submitted_at``).
+    """
 
     sign_bytes: bytes
     body: Mapping[str, Any]
@@ -197,7 +267,17 @@ class SignedEvidence:
 
 @dataclass(frozen=True, slots=True)
 class Principal(_Model):
-    """``GET /v1/auth/principal``."""
+    """``GET /v1/auth/principal``: who the API key is.
+
+    Attributes:
+        tenant_id: the key's tenant (the one every Signal read is bound to).
+        environment: ``"live"`` or ``"sandbox"``.
+        tenant_uuid: the tenant's UUID, when the Gateway gives it.
+        service_account_role: the service account's role, when given.
+        subject: the key's subject, when given.
+        roles: the key's roles, when given.
+        extra: any other field of the answer.
+    """
 
     tenant_id: str
     environment: str
@@ -210,7 +290,26 @@ class Principal(_Model):
 
 @dataclass(frozen=True, slots=True)
 class ReputationReceipt(_Model):
-    """A signed reputation receipt (the signature was verified before you see it)."""
+    """A signed reputation receipt (the signature was verified before you see it).
+
+    Attributes:
+        tenant_id: your tenant (echo-checked).
+        operator_did: the operator scored: the payee DID of your intents (echo-checked).
+        score_version: ``"1.0"``.
+        scoring_model: the model that produced the score.
+        score: 0..1000, higher is better.
+        metrics: the score's inputs, as Signal reports them.
+        ledger_watermark_seq: the ledger sequence number the score includes evidence up to.
+        confidence: how sure Signal is of the score, when given.
+        support_depth: how much history backs the score, when given.
+        review_state: the operator's review state, when any.
+        reason_codes: codes explaining the score.
+        signing_algorithm: the receipt signature's algorithm.
+        message_digest_hex: the digest the signature covers.
+        signing_public_key_hex: the key the receipt names as its signer.
+        signature_hex: the Ed25519 signature.
+        extra: any other field of the receipt.
+    """
 
     tenant_id: str
     operator_did: str
@@ -238,6 +337,13 @@ class ReputationReceiptEnvelope(_Model):
     ``"pinned_key"`` (the session's ``trusted_signing_key_hex``: Signal signed it) or
     ``"embedded_key"`` (the key the receipt names itself: integrity only, not who signed).
     An unsigned or badly signed receipt never gets here: it is :class:`SignatureInvalidError`.
+
+    Attributes:
+        schema_version: the receipt schema version.
+        updated_at: when Signal computed the receipt (RFC 3339).
+        receipt: the signed receipt itself.
+        signature_checked_with: ``"pinned_key"`` or ``"embedded_key"`` (above).
+        extra: any other field of the answer.
     """
 
     _nested: ClassVar[Mapping[str, type[_Model]]] = {"receipt": ReputationReceipt}
@@ -250,7 +356,14 @@ class ReputationReceiptEnvelope(_Model):
 
 @dataclass(frozen=True, slots=True)
 class PortfolioOperator(_Model):
-    """One operator of a portfolio summary."""
+    """One operator of a portfolio summary.
+
+    Attributes:
+        operator_did: the operator (a payee DID of your intents).
+        score: its score, 0..1000.
+        maturity_band: its maturity band, when given.
+        extra: any other field.
+    """
 
     operator_did: str
     score: int
@@ -260,7 +373,14 @@ class PortfolioOperator(_Model):
 
 @dataclass(frozen=True, slots=True)
 class PortfolioSummary(_Model):
-    """``GET /signal/v1/portfolio/summary``."""
+    """``GET /signal/v1/portfolio/summary``: every operator of the tenant.
+
+    Attributes:
+        tenant_id: your tenant (echo-checked).
+        score_version: ``"1.0"``.
+        operators: the operators with their scores.
+        extra: any other field.
+    """
 
     _nested_lists: ClassVar[Mapping[str, type[_Model]]] = {"operators": PortfolioOperator}
     tenant_id: str
@@ -271,7 +391,17 @@ class PortfolioSummary(_Model):
 
 @dataclass(frozen=True, slots=True)
 class OperatorExplanation(_Model):
-    """``GET /signal/v1/operators/{did}/explanation``."""
+    """``GET /signal/v1/operators/{did}/explanation``: why the operator has its score.
+
+    Attributes:
+        tenant_id: your tenant (echo-checked).
+        operator_did: the operator (echo-checked).
+        score_version: ``"1.0"``.
+        score: the score explained, 0..1000.
+        factors: each factor's contribution, as Signal reports it.
+        summary: one sentence, when given.
+        extra: any other field.
+    """
 
     tenant_id: str
     operator_did: str
@@ -284,7 +414,12 @@ class OperatorExplanation(_Model):
 
 @dataclass(frozen=True, slots=True)
 class MaturityTier(_Model):
-    """Maturity tier of an operator."""
+    """Maturity tier of an operator.
+
+    Attributes:
+        band: how established the operator is (the dev server answers ``new``, ``developing``, ...).
+        extra: any other field.
+    """
 
     band: str
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -292,7 +427,12 @@ class MaturityTier(_Model):
 
 @dataclass(frozen=True, slots=True)
 class ShadowRisk(_Model):
-    """Shadow risk of an operator."""
+    """Shadow risk of an operator (not yet enforced).
+
+    Attributes:
+        level: the shadow risk level (e.g. ``low``).
+        extra: any other field.
+    """
 
     level: str
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -300,7 +440,12 @@ class ShadowRisk(_Model):
 
 @dataclass(frozen=True, slots=True)
 class ShadowAnnotation(_Model):
-    """An active shadow annotation."""
+    """An active shadow annotation.
+
+    Attributes:
+        kind: what the annotation says.
+        extra: any other field.
+    """
 
     kind: str
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -308,7 +453,17 @@ class ShadowAnnotation(_Model):
 
 @dataclass(frozen=True, slots=True)
 class Friction(_Model):
-    """Replays and appeals, and whether they are throttled."""
+    """Replays and appeals, and whether they are throttled.
+
+    Attributes:
+        band: how much friction the operator meets (e.g. ``none``).
+        replay_count_7d: replays in the last 7 days.
+        appeal_count_30d: appeals in the last 30 days.
+        replay_throttled: whether replays are throttled now.
+        appeal_throttled: whether appeals are throttled now.
+        next_appeal_eligible_at: when the next appeal is allowed (RFC 3339), when throttled.
+        extra: any other field.
+    """
 
     band: str
     replay_count_7d: int
@@ -321,7 +476,13 @@ class Friction(_Model):
 
 @dataclass(frozen=True, slots=True)
 class TrustPolicy(_Model):
-    """What a relying party may do on this operator's score."""
+    """What a relying party may do on this operator's score.
+
+    Attributes:
+        decision_band: the band of decision to take (the dev server answers ``manual``, ``review``, ...).
+        auto_reliance_allowed: whether automatic reliance on the score is allowed.
+        extra: any other field.
+    """
 
     decision_band: str
     auto_reliance_allowed: bool
@@ -330,7 +491,19 @@ class TrustPolicy(_Model):
 
 @dataclass(frozen=True, slots=True)
 class OperatorReviewStatus(_Model):
-    """``GET /signal/v1/operators/{did}/review-status`` (``score_version`` stays ``"1.0"``)."""
+    """``GET /signal/v1/operators/{did}/review-status`` (additive metadata: ``score_version`` stays ``"1.0"``).
+
+    Attributes:
+        tenant_id: your tenant (echo-checked).
+        operator_did: the operator (echo-checked).
+        score_version: ``"1.0"``.
+        maturity_tier: how established the operator is.
+        shadow_risk: the shadow risk level.
+        friction: replays, appeals and throttling.
+        trust_policy: what a relying party may do on the score.
+        active_annotations: the shadow annotations in force.
+        extra: any other field.
+    """
 
     _nested: ClassVar[Mapping[str, type[_Model]]] = {
         "maturity_tier": MaturityTier,
@@ -352,7 +525,24 @@ class OperatorReviewStatus(_Model):
 
 @dataclass(frozen=True, slots=True)
 class DevIntent(_Model):
-    """A funded intent on the dev server. Token and seed are hidden from ``repr``."""
+    """A funded intent on the dev server. Token and seed are hidden from ``repr``.
+
+    Attributes:
+        intent_id: the intent (a UUID).
+        capability_token: its capability token (a secret).
+        tenant_id: the tenant it belongs to.
+        payee_did: the payee (the operator Signal scores).
+        payee_pubkey: the payee's Ed25519 public key, standard base64.
+        allowed_tools: the tools (operations) it allows.
+        amount_cents: its funded amount.
+        remaining_cents: what is left.
+        currency: its currency.
+        deadline: its deadline (RFC 3339).
+        state: its state (``funded``, ...).
+        token_expires_at: when the capability token expires (RFC 3339).
+        payee_signing_seed_hex: the payee's seed (64 hex digits, a secret) when the server made the key.
+        extra: any other field.
+    """
 
     intent_id: str
     capability_token: str = field(repr=False)

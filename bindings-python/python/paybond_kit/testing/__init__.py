@@ -133,6 +133,26 @@ class LocalHarbor:
         (``payee_signing_seed_hex``) so tests can sign evidence. With
         ``approval_threshold_cents``, a call spending more than that gets
         ``approval_required`` until a reviewer decides it (:meth:`decide_approval`).
+
+        Args:
+            allowed_tools: the tools (Harbor operations) the intent allows.
+            amount_cents: the funded amount.
+            payee_did: the payee (default: a fresh ``did:payee:...``).
+            payee_pubkey: the payee's Ed25519 public key (standard base64); without it the
+                server makes the key pair.
+            currency: default ``"usd"``.
+            deadline: RFC 3339; past it verifies deny ``token_expired``.
+            token_ttl_seconds: the capability token's lifetime.
+            max_spend_per_call_cents: a per-call cap written into the token.
+            predicate_dsl: the predicate evidence payloads are checked against.
+            approval_threshold_cents: calls spending more need a reviewer's approval.
+            tenant_id: another tenant of this server (default: the seeded one).
+
+        Returns:
+            The intent, its capability token and (without ``payee_pubkey``) the payee's seed.
+
+        Raises:
+            paybond_kit.PaybondError: the server refused the request (e.g. an unknown tenant).
         """
         req: dict[str, Any] = {"allowed_tools": list(allowed_tools), "amount_cents": amount_cents}
         for k, v in (
@@ -164,6 +184,26 @@ class LocalHarbor:
 
         ``kind`` is one of :data:`FAULT_KINDS`. It fires for the next ``count`` requests
         (default 1), or with ``probability`` on every request until :meth:`clear_faults`.
+
+        Args:
+            route: ``/verify``, ``/intents/<id>/evidence``, ``/reputation/*``, ...
+            kind: ``status``, ``latency``, ``drop``, ``drop_after``, ``truncate``, ``malformed``,
+                ``wrong_tenant``, ``wrong_intent``, ``non_boolean_allow``, ``remove_field``, ``set_field``.
+            status: the HTTP status of a ``status`` fault.
+            retry_after: a ``Retry-After`` header value to send with it.
+            latency_ms: the delay of a ``latency`` fault.
+            count: how many requests it fires for (default 1).
+            probability: fire at random with this probability instead, until cleared.
+            field: the dotted field path of ``remove_field`` / ``set_field`` (``receipt.score``).
+            value: the value ``set_field`` writes.
+            method: only requests with this HTTP method.
+            body: the body of a ``status`` fault.
+
+        Returns:
+            The fault's id.
+
+        Raises:
+            ValueError: an unknown ``kind``.
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"kind: expected one of {', '.join(FAULT_KINDS)}, got {kind!r}")
@@ -247,6 +287,14 @@ class HostileHarbor:
     """
 
     def __init__(self, corpus_path: str | os.PathLike[str]) -> None:
+        """Start the hostile server on loopback.
+
+        Args:
+            corpus_path: the corpus file (JSON), e.g. the repository's ``tests/scenarios/hostile.json``.
+
+        Raises:
+            paybond_kit.PaybondError: the corpus cannot be read or parsed.
+        """
         self._s: _native.HostileServer | None = _native.HostileServer(os.fspath(corpus_path))
 
     @property

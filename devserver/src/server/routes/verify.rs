@@ -1,8 +1,11 @@
 //! `POST /verify` (Harbor): authorizes a tool call against its capability
 //! token and the intent's remaining budget; an allow reserves the spend.
-//! Deny is HTTP 200 with `allow: false` and a code.
+//! Deny is HTTP 200 with `allow: false` and a code. Every block of the token
+//! is checked ([`captoken::authorize_call`]); the `max_calls` of attenuation
+//! blocks are counted here, under the state lock that reserves
+//! (`max_calls_exceeded`).
 
-use crate::captoken::{self, TokenCheck};
+use crate::captoken::{self, CallLimit, TokenCheck};
 use crate::error::{ApiError, ApiResult};
 use crate::idempotency::{self, Idem, Scope};
 use crate::lifecycle::{self, ApprovalStatus, CallArgs, DecisionState};
@@ -120,6 +123,15 @@ fn approval_required(tenant: &str, intent: &str, id: &str, reason_code: &str) ->
     v
 }
 
+/// The deny for a call over an attenuation block's `max_calls`.
+fn max_calls_exceeded(tenant: &str, intent: &str, l: &CallLimit) -> Value {
+    let msg = format!(
+        "attenuation block {} allows {} call(s) and all of them were made",
+        l.block, l.max_calls
+    );
+    deny(tenant, intent, "max_calls_exceeded", &msg)
+}
+
 /// Whether the intent's deadline passed at `now`.
 fn deadline_passed(deadline: &str, now: SystemTime) -> bool {
     time::OffsetDateTime::parse(deadline, &time::format_description::well_known::Rfc3339)
@@ -199,15 +211,15 @@ fn prior(t: &Tenant, tenant: &str, r: &VerifyRequest) -> Result<Prior, ApiError>
     })
 }
 
-/// The answer for a request whose token check gave `check`, under the lock,
-/// and whether it is a new verdict (counted as an allow or deny) rather than
-/// the replay of a reservation.
+/// The answer for a request whose token check gave `check` (and the token's
+/// `max_calls` limits), under the lock, and whether it is a new verdict
+/// (counted as an allow or deny) rather than the replay of a reservation.
 fn decide(
     app: &App,
     t: &mut Tenant,
     tenant: &str,
     r: &VerifyRequest,
-    check: TokenCheck,
+    (check, limits): (TokenCheck, Vec<CallLimit>),
     now: SystemTime,
 ) -> Result<(Value, bool), ApiError> {
     let intent_id = r.intent_id.as_str();
@@ -222,12 +234,26 @@ fn decide(
         let msg = "the intent's deadline has passed";
         return Ok((deny(tenant, intent_id, "token_expired", msg), true));
     }
+    let call = r.call_key();
+    let call = call.as_ref();
     let approved = match prior(t, tenant, r)? {
-        Prior::Reserved(v) => return Ok((v, false)),
+        // The same reservation again; counted once per limited block (a block
+        // that did not count it yet, e.g. a second guard's token, counts it now).
+        Prior::Reserved(v) => {
+            if let Some(l) = t.call_counts.exhausted(&limits, call) {
+                return Ok((max_calls_exceeded(tenant, intent_id, l), true));
+            }
+            t.call_counts.count(&limits, call);
+            return Ok((v, false));
+        }
         Prior::Answer(v) => return Ok((v, true)),
         Prior::Approved => true,
         Prior::None => false,
     };
+    // Counted under this lock, so concurrent calls never pass a block's limit.
+    if let Some(l) = t.call_counts.exhausted(&limits, call) {
+        return Ok((max_calls_exceeded(tenant, intent_id, l), true));
+    }
     let (remaining, threshold) = (intent.remaining_cents, intent.approval_threshold_cents);
     if remaining < r.args.spend {
         let msg = format!(
@@ -236,14 +262,18 @@ fn decide(
         );
         return Ok((deny(tenant, intent_id, "budget_exceeded", &msg), true));
     }
-    let call = r.tool_call_id.as_deref();
+    let call_id = r.tool_call_id.as_deref();
     if !approved && threshold.is_some_and(|th| r.args.spend > th) {
-        let id = lifecycle::request_approval(t, intent_id, call, r.args.clone(), now);
+        let id = lifecycle::request_approval(t, intent_id, call_id, r.args.clone(), now);
         let v = approval_required(tenant, intent_id, &id, "approval_threshold_exceeded");
         return Ok((v, true));
     }
     let hold = app.reservation_hold;
-    lifecycle::reserve(t, intent_id, call, r.args.clone(), now, hold).map(|v| (v, true))
+    let out = lifecycle::reserve(t, intent_id, call_id, r.args.clone(), now, hold)?;
+    if out["allow"] == Value::Bool(true) {
+        t.call_counts.count(&limits, call);
+    }
+    Ok((out, true))
 }
 
 /// `POST /verify`.
@@ -271,7 +301,7 @@ pub async fn verify(
     let check = if intent_exists {
         let root = app.keys.biscuit_root.public();
         let op = r.args.operation.as_str();
-        captoken::authorize(
+        captoken::authorize_call(
             &root,
             &r.token,
             &tenant,
@@ -281,10 +311,8 @@ pub async fn verify(
             now,
         )
     } else {
-        TokenCheck::Deny(
-            "intent_not_found",
-            format!("no intent {} in this tenant", r.intent_id),
-        )
+        let msg = format!("no intent {} in this tenant", r.intent_id);
+        (TokenCheck::Deny("intent_not_found", msg), Vec::new())
     };
     let mut d = app.data.lock();
     let t = d
