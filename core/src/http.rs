@@ -354,13 +354,10 @@ impl Http {
             if started >= deadline {
                 return Err(self.timeout_error(req.url, attempt - 1, call_started));
             }
-            let attempt_deadline = started
-                .checked_add(self.opts.timeout)
-                .map_or(deadline, |t| t.min(deadline));
-            let result = match tokio::time::timeout_at(attempt_deadline, self.once(req)).await {
-                Ok(r) => r,
-                Err(_) => Err(self.timeout_error(req.url, attempt, call_started)),
-            };
+            // This attempt's budget: its own timeout, never past the call's deadline. reqwest
+            // applies it from connecting to the last body byte (one timer per attempt).
+            let budget = self.opts.timeout.min(deadline.saturating_duration_since(started));
+            let result = self.once(req, budget).await;
             let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
             let (wait, last) = match result {
                 Ok((resp, retry_after)) => {
@@ -410,7 +407,7 @@ impl Http {
         }
     }
 
-    async fn once(&self, req: &Req<'_>) -> Result<(Resp, Option<Duration>)> {
+    async fn once(&self, req: &Req<'_>, budget: Duration) -> Result<(Resp, Option<Duration>)> {
         crate::testing::maybe_panic();
         let mut headers = HeaderMap::with_capacity(5);
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
@@ -440,7 +437,10 @@ impl Http {
                 })?,
             );
         }
-        let mut rb = self.client()?.request(req.method.clone(), req.url);
+        let mut rb = self
+            .client()?
+            .request(req.method.clone(), req.url)
+            .timeout(budget);
         if let Some(body) = &req.body {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             rb = rb.body(body.clone());
@@ -476,20 +476,49 @@ impl Http {
                 ),
             ));
         }
-        let mut body = BytesMut::new();
+        // Read chunk by chunk, counting against the cap; a body in one chunk is kept as is.
+        let over = || {
+            Error::invalid_response(
+                req.url,
+                format!("the answer is over the {cap}-byte cap (max_response_bytes)"),
+            )
+        };
+        let mut first: Option<Bytes> = None;
+        let mut rest: Option<BytesMut> = None;
         while let Some(chunk) = resp.chunk().await.map_err(|e| self.map_err(req.url, e))? {
-            if body.len() + chunk.len() > cap {
-                return Err(Error::invalid_response(
-                    req.url,
-                    format!("the answer is over the {cap}-byte cap (max_response_bytes)"),
-                ));
+            match (&mut first, &mut rest) {
+                (None, _) => {
+                    if chunk.len() > cap {
+                        return Err(over());
+                    }
+                    first = Some(chunk);
+                }
+                (Some(f), None) => {
+                    if f.len() + chunk.len() > cap {
+                        return Err(over());
+                    }
+                    let mut b = BytesMut::with_capacity(f.len() + chunk.len());
+                    b.extend_from_slice(f);
+                    b.extend_from_slice(&chunk);
+                    rest = Some(b);
+                }
+                (Some(_), Some(b)) => {
+                    if b.len() + chunk.len() > cap {
+                        return Err(over());
+                    }
+                    b.extend_from_slice(&chunk);
+                }
             }
-            body.extend_from_slice(&chunk);
         }
+        let body = match (first, rest) {
+            (_, Some(b)) => b.freeze(),
+            (Some(f), None) => f,
+            (None, None) => Bytes::new(),
+        };
         Ok((
             Resp {
                 status,
-                body: body.freeze(),
+                body,
                 content_type,
                 location,
                 secrets: self.secrets.clone(),
