@@ -342,7 +342,7 @@ export class GuardCore<A> {
 
   /**
    * The decision for one call; never throws, except a framework pause suspending the run.
-   * `approval_required` goes to `pause` (if given and it has an answer), else to `onApproval`;
+   * `approval_required` goes to `onApproval` when set, else to `pause` (the framework's);
    * the answer is recorded with Harbor and the same call authorized again (at most
    * {@link MAX_APPROVAL_ROUNDS} times). With neither it stays `approval_required` (not an allow).
    * @param binding the binding to verify with.
@@ -374,14 +374,16 @@ export class GuardCore<A> {
       };
       approvalRequestId = request.approvalRequestId;
       let answer: unknown = NO_ANSWER;
-      if (pause) answer = await pause(request); // a framework pause throws here to suspend the run
-      if (answer === NO_ANSWER && this.onApproval) {
+      if (this.onApproval) {
+        // The caller's reviewer answers instead of the framework's pause (as in Python).
         try {
           answer = await this.onApproval(request);
         } catch (e) {
           const msg = `the onApproval hook for ${name} raised ${errorType(e)}: ${errorText(e)}; the call stays unapproved (approval request ${request.approvalRequestId})`;
           return { decision: denyDecision("approval_required", msg), spendCents: cents, approvalRequestId };
         }
+      } else if (pause) {
+        answer = await pause(request); // a framework pause throws here to suspend the run
       }
       if (answer === NO_ANSWER) break;
       const { approve, reason } = parseApprovalAnswer(answer);
