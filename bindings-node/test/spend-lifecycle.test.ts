@@ -4,7 +4,9 @@ import { describe, expect, it } from "vitest";
 import { createAgent, tool, AIMessage, ToolMessage } from "langchain";
 import { fakeModel } from "@langchain/core/testing";
 import { z } from "zod";
+import { CapabilityBinding, ServiceAccountHarborSession } from "../dist/esm/index.js";
 import { createPaybondMiddleware } from "../dist/esm/langchain.js";
+import { LocalHarbor } from "../dist/esm/testing.js";
 import { setup } from "./helpers.js";
 
 describe("spend lifecycle (LangChain createAgent)", () => {
@@ -57,6 +59,39 @@ describe("spend lifecycle (LangChain createAgent)", () => {
       expect((await binding.authorize("pay", "c-1", { amount: 1 }, 100)).code).toBe("call_replayed");
     } finally {
       await t.close();
+    }
+  });
+
+  it("a verify whose answer is dropped strands no budget after the hold period (dev clock)", async () => {
+    const harbor = await LocalHarbor.start({ reservationHoldSeconds: 30 });
+    const session = await ServiceAccountHarborSession.open({
+      gatewayBaseUrl: harbor.gatewayUrl, apiKey: harbor.apiKey, harborBaseUrl: harbor.harborUrl,
+      timeoutSeconds: 1, deadlineSeconds: 2.5, maxRetries: 1,
+    });
+    try {
+      const intent = harbor.createIntent({ allowedTools: ["pay"], amountCents: 1000 });
+      const binding = new CapabilityBinding(session.harbor, intent.intentId, intent.capabilityToken);
+      const ran: string[] = [];
+      const pay = tool(async ({ amount }: { amount: number }) => { ran.push("pay"); return `paid ${amount}`; }, { name: "pay", description: "pay", schema: z.object({ amount: z.number() }) });
+      const model = fakeModel().respondWithTools([{ name: "pay", args: { amount: 400 }, id: "lost-1" }]).respond(new AIMessage("done"));
+      const agent = createAgent({
+        model, tools: [pay],
+        middleware: [createPaybondMiddleware({ binding, requestedSpendCents: (req) => Number((req.toolCall.args as { amount: number }).amount) })],
+      });
+      // Harbor reserves, then the connection drops before the answer: the guard sees a transport error.
+      harbor.addFault({ route: "/verify", kind: "drop_after", count: 1 });
+      const out = await agent.invoke({ messages: [{ role: "user", content: "go" }] });
+      const msg = out.messages.find((m: unknown) => m instanceof ToolMessage) as ToolMessage;
+      expect(String(msg.content)).toContain("transport_error");
+      expect(ran).toEqual([]);
+      const probe = async (id: string) => (await binding.authorize("pay", id, {}, 0)).remainingCents;
+      expect(await probe("p1")).toBe(600); // held: the answer was lost, not the reservation
+      harbor.advanceClock(31);
+      expect(await probe("p2")).toBe(1000); // released by Harbor after the hold period
+      expect((harbor.stats() as Record<string, number>).reservationsExpired).toBe(2); // the lost call and the first (0-cent) probe
+    } finally {
+      await session.dispose();
+      await harbor.stop();
     }
   });
 });
