@@ -166,12 +166,13 @@ bench-build: python-dev node-build
 	$(CARGO) build -q -p paybond-bench -p paybond-devserver
 
 .PHONY: lint
-lint: $(VENV)/.installed bindings-node/node_modules/.installed ## rustfmt --check, clippy -D warnings, ruff, mypy --strict, tsc --noEmit
+lint: $(VENV)/.installed bindings-node/node_modules/.installed ## rustfmt --check, clippy -D warnings, ruff, mypy --strict, tsc --noEmit, biome lint
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(PY) -m ruff check .
 	$(PY) -m mypy --strict examples/python bindings-python/python/paybond_kit
 	cd bindings-node && npx --no-install tsc -p tsconfig.json --noEmit
+	cd bindings-node && npx --no-install biome lint --error-on-warnings src test
 
 .PHONY: devserver
 devserver: ## Run the dev server binary on ports 8787 (Gateway) and 8788 (Harbor)

@@ -282,7 +282,7 @@ export function fromNative(err: unknown): Error {
   } catch {
     return new InternalError("unreadable native error");
   }
-  const Cls = Object.prototype.hasOwnProperty.call(CLASSES, p.kind) ? CLASSES[p.kind]! : undefined;
+  const Cls = Object.hasOwn(CLASSES, p.kind) ? CLASSES[p.kind]! : undefined;
   if (!Cls) return new PaybondError(p.message, p.code);
   return new Cls(p.message, (p.fields ?? {}) as never);
 }

@@ -231,7 +231,7 @@ async function resolveSpend(spec: unknown, name: string, args: unknown, arg: unk
   let s = spec;
   let input = arg;
   if (isMapping(spec)) {
-    if (!Object.prototype.hasOwnProperty.call(spec, name)) {
+    if (!Object.hasOwn(spec, name)) {
       const known = Object.keys(spec).map((k) => JSON.stringify(k)).join(", ");
       throw new SpendResolverFailed(`no spend for tool ${JSON.stringify(name)}: requestedSpendCents maps only ${known}`);
     }

@@ -354,7 +354,7 @@ describe("OpenAI Agents JS: approval_required → needsApproval → RunState.app
       const model = new ScriptedModel([["pay", { amount: 600 }], ["pay", { amount: 700 }]]);
       const onApproval = (r: ApprovalRequest) => {
         asked.push(r);
-        return r.callId === "call_0" ? true : false;
+        return r.callId === "call_0";
       };
       const agent = new Agent({ name: "a", model, tools: guardFunctionTools([agentsPay(ran)], binding, { requestedSpendCents: oaSpend, onApproval }) });
       const result = await new Runner().run(agent, "pay");

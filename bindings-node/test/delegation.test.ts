@@ -35,7 +35,7 @@ class Scripted implements Model {
     return { usage: new Usage(), output, responseId: undefined } as unknown as ModelResponse;
   }
   // eslint-disable-next-line require-yield
-  async *getStreamedResponse(): AsyncIterable<never> {
+  getStreamedResponse(): AsyncIterable<never> {
     throw new Error("not used");
   }
   /** (tool name, output text) per scripted call, in order. */

@@ -101,12 +101,18 @@ async function runOne(h: HostileHarbor, c: HostileCase, level: Level): Promise<s
   try {
     if (c.route === "exchange" && level === "client") {
       outcome = await openHarbor().then(
-        (s) => ((session = s), { accepted: `session opened on a hostile exchange (tenant ${s.tenantId})` }),
+        (s) => {
+          session = s;
+          return { accepted: `session opened on a hostile exchange (tenant ${s.tenantId})` };
+        },
         fromError,
       );
     } else if (c.route === "principal") {
       outcome = await pk.ServiceAccountSignalSession.open(base).then(
-        async (s) => (await s.dispose(), { accepted: "Signal session opened on a hostile principal" }),
+        async (s) => {
+          await s.dispose();
+          return { accepted: "Signal session opened on a hostile principal" };
+        },
         fromError,
       );
     } else if (c.route === "signal_receipt") {

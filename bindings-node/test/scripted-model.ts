@@ -14,7 +14,7 @@ export class ScriptedModel implements Model {
     return { usage: new Usage(), output, responseId: undefined } as unknown as ModelResponse;
   }
   // eslint-disable-next-line require-yield
-  async *getStreamedResponse(): AsyncIterable<never> {
+  getStreamedResponse(): AsyncIterable<never> {
     throw new Error("not used");
   }
   toolOutputs(): Record<string, string> {
