@@ -144,7 +144,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 /** The framework-neutral MCP guard every wrapper of this module runs on. */
 export class McpGuard {
-  /** The shared guard engine (authorize → run → finish → evidence). */
+  /** The shared guard engine (authorize → run → finish → evidence). @internal */
   readonly core: GuardCore<McpToolCall>;
   /** The fixed capability (`undefined` in per-request mode). */
   readonly binding: CapabilityBinding | undefined;

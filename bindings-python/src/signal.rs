@@ -49,9 +49,25 @@ impl OpenArgs {
     }
 }
 
-/// The operator DID a per-operator read needs (the core judges its content).
-fn operator(did: &Bound<'_, PyAny>) -> PyResult<String> {
-    text(did, "operator_did")
+impl SignalSession {
+    /// One per-operator read (`operator_did` required; the core judges its content) in the
+    /// caller's form (`blocking` or an awaitable).
+    fn per_operator<'py, F, Fut>(
+        &self,
+        py: Python<'py>,
+        operator_did: &Bound<'py, PyAny>,
+        score_version: Option<&Bound<'py, PyAny>>,
+        blocking: bool,
+        read: F,
+    ) -> PyResult<Bound<'py, PyAny>>
+    where
+        F: FnOnce(ServiceAccountSignalSession, String, Option<String>) -> Fut,
+        Fut: std::future::Future<Output = paybond_kit::Result<Json>> + Send + 'static,
+    {
+        let did = text(operator_did, "operator_did")?;
+        let sv = opt_text(score_version, "score_version")?;
+        run_mode(py, blocking, read(self.inner.clone(), did, sv))
+    }
 }
 
 #[pymethods]
@@ -101,12 +117,7 @@ impl SignalSession {
         score_version: Option<&Bound<'py, PyAny>>,
         blocking: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (did, sv) = (
-            operator(operator_did)?,
-            opt_text(score_version, "score_version")?,
-        );
-        let s = self.inner.clone();
-        run_mode(py, blocking, async move {
+        self.per_operator(py, operator_did, score_version, blocking, |s, did, sv| async move {
             s.signal()
                 .reputation_receipt(&did, sv.as_deref())
                 .await
@@ -141,12 +152,7 @@ impl SignalSession {
         score_version: Option<&Bound<'py, PyAny>>,
         blocking: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (did, sv) = (
-            operator(operator_did)?,
-            opt_text(score_version, "score_version")?,
-        );
-        let s = self.inner.clone();
-        run_mode(py, blocking, async move {
+        self.per_operator(py, operator_did, score_version, blocking, |s, did, sv| async move {
             s.signal()
                 .operator_explanation(&did, sv.as_deref())
                 .await
@@ -163,12 +169,7 @@ impl SignalSession {
         score_version: Option<&Bound<'py, PyAny>>,
         blocking: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (did, sv) = (
-            operator(operator_did)?,
-            opt_text(score_version, "score_version")?,
-        );
-        let s = self.inner.clone();
-        run_mode(py, blocking, async move {
+        self.per_operator(py, operator_did, score_version, blocking, |s, did, sv| async move {
             s.signal()
                 .operator_review_status(&did, sv.as_deref())
                 .await

@@ -147,6 +147,7 @@ async def test_audit_and_refusals(make_binding: Any, harbor: LocalHarbor) -> Non
     paths = {(p.name, p.kind): p.guarded for p in audit_agent(agent)}
     assert paths[("book_hotel", "function")] is False
     assert paths[("ask_helper", "agent_as_tool")] is False
+    assert paths[("transfer_to_billing", "handoff")] is False  # the name the model calls, as in Node
     assert ("hosted" in {k for (_, k) in paths}) and ("handoff" in {k for (_, k) in paths})
     with pytest.raises(pk.UnguardedToolError) as e:
         guard_agent(agent, binding, requested_spend_cents=PER_TOOL)

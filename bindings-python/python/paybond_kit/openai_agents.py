@@ -45,6 +45,7 @@ try:
         ToolInputGuardrail,
         ToolInputGuardrailData,
     )
+    from agents.handoffs import Handoff
     from agents.tool_context import ToolContext
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
@@ -259,7 +260,12 @@ def audit_agent(agent: Any) -> list[ToolPath]:
         raise _invalid_argument("agent", f"expected an agents.Agent, got {type(agent).__name__}")
     out = [_path_of(t) for t in agent.tools]
     for h in agent.handoffs:
-        name = str(getattr(h, "tool_name", None) or getattr(h, "name", None) or "handoff")
+        # The name the model calls (as the SDK and auditAgent in Node report it): a plain Agent
+        # in `handoffs` becomes `transfer_to_<name>`.
+        tool_name = getattr(h, "tool_name", None)
+        if tool_name is None and isinstance(h, Agent):
+            tool_name = Handoff.default_tool_name(h)
+        name = str(tool_name or getattr(h, "name", None) or "handoff")
         target = getattr(h, "agent_name", None) or getattr(h, "name", None)
         if getattr(h, "_paybond_delegated", False):
             out.append(ToolPath(name, "handoff", True, f"delegate_handoff: agent {target!r} runs with an attenuated binding"))
