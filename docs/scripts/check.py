@@ -23,6 +23,7 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -42,6 +43,10 @@ TIMEOUT = 120
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^\n`]*)$")
 INCLUDE = re.compile(r"""^\s*-{1,}8<-{1,}\s+["']([^"':]+)(?::[^"']*)?["']\s*$""")
 SKIP = re.compile(r"<!--\s*docs-check:\s*skip:\s*(\S.*?)\s*-->")
+# A block that runs as written inside a prelude (docs/snippets/preludes/<file>) that defines the
+# names it uses: the block replaces the prelude's `docs-check: block` line, at its indentation.
+WITH = re.compile(r"<!--\s*docs-check:\s*with:\s*(\S+?)\s*-->")
+PRELUDES = SNIPPETS / "preludes"
 
 
 @dataclass
@@ -53,7 +58,7 @@ class Result:
 
 
 def blocks(path: Path) -> list[tuple[int, str, list[str], str | None]]:
-    """(line, language, body lines, skip reason) of each fenced block of a Markdown file."""
+    """(line, language, body lines, skip reason or ``with:<prelude>``) of each fenced block."""
     out = []
     lines = path.read_text().splitlines()
     i = 0
@@ -72,15 +77,19 @@ def blocks(path: Path) -> list[tuple[int, str, list[str], str | None]]:
             i += 1
         prev = [ln for ln in lines[max(0, start - 3):start] if ln.strip()]
         skip = next((SKIP.search(ln).group(1) for ln in reversed(prev[-2:]) if SKIP.search(ln)), None)  # type: ignore[union-attr]
+        if skip is None:
+            skip = next((f"with:{WITH.search(ln).group(1)}" for ln in reversed(prev[-2:]) if WITH.search(ln)), None)  # type: ignore[union-attr]
         out.append((start + 1, lang, body, skip))
         i += 1
     return out
 
 
-def check_blocks() -> tuple[list[str], set[str], int]:
-    """Problems, the snippet files the pages include, and how many blocks were skipped."""
+def check_blocks() -> tuple[list[str], set[str], int, list[tuple[str, str, str]]]:
+    """Problems, the snippet files the pages include, how many blocks were skipped, and the
+    blocks that run inside a prelude: (generated file name, language, text)."""
     problems: list[str] = []
     included: set[str] = set()
+    generated: list[tuple[str, str, str]] = []
     skipped = 0
     for md in sorted(PAGES.rglob("*.md")) + [ROOT / "README.md"]:
         rel = md.relative_to(ROOT)
@@ -91,11 +100,23 @@ def check_blocks() -> tuple[list[str], set[str], int]:
                 continue
             if lang not in CHECKED_LANGS:
                 continue
+            if skip and skip.startswith("with:"):
+                prelude = skip[len("with:"):]
+                included.add(f"preludes/{prelude}")
+                text = in_prelude(PRELUDES / prelude, textwrap.dedent("\n".join(body)))
+                if text is None:
+                    problems.append(f"{rel}:{line}: prelude docs/snippets/preludes/{prelude} is missing or has no "
+                                    "`docs-check: block` line")
+                    continue
+                stem = re.sub(r"[^a-z0-9]+", "_", f"{rel.with_suffix('')}_{line}".lower()).strip("_")
+                ext = ".py" if lang in ("python", "py") else ".ts"
+                generated.append((f"gen_{stem}{ext}", lang, text))
+                continue
             if skip:
                 skipped += 1
                 continue
             problems.append(f"{rel}:{line}: a {lang} block that is neither an include of docs/snippets/ nor marked "
-                            "<!-- docs-check: skip: <reason> -->")
+                            "<!-- docs-check: skip: <reason> --> or <!-- docs-check: with: <prelude> -->")
     for name in sorted(included):
         if not (SNIPPETS / name).is_file():
             problems.append(f"included snippet docs/snippets/{name} does not exist")
@@ -103,7 +124,22 @@ def check_blocks() -> tuple[list[str], set[str], int]:
         rel = f.relative_to(SNIPPETS).as_posix()
         if f.is_file() and f.suffix in (".py", ".ts", ".rs") and rel not in included:
             problems.append(f"docs/snippets/{rel} is not included by any page")
-    return problems, included, skipped
+    return problems, included, skipped, generated
+
+
+def in_prelude(prelude: Path, block: str) -> str | None:
+    """The prelude with ``block`` in place of its ``docs-check: block`` line (same indentation)."""
+    if not prelude.is_file():
+        return None
+    out, found = [], False
+    for ln in prelude.read_text().splitlines():
+        if ln.strip() in ("# docs-check: block", "// docs-check: block"):
+            pad = ln[: len(ln) - len(ln.lstrip())]
+            out.extend(pad + b if b.strip() else "" for b in block.splitlines())
+            found = True
+        else:
+            out.append(ln)
+    return "\n".join(out) + "\n" if found else None
 
 
 def wants_env(path: Path) -> bool:
@@ -170,11 +206,20 @@ def main() -> int:
     args = ap.parse_args()
     started = time.monotonic()
 
-    problems, included, skipped = check_blocks()
+    problems, included, skipped, generated = check_blocks()
     for p in problems:
         print(f"docs-check: {p}")
+    gen_py = WORK / "python"
+    if gen_py.exists():
+        shutil.rmtree(gen_py)
+    gen_py.mkdir(parents=True)
+    for name, lang, text in generated:
+        if name.endswith(".py"):
+            (gen_py / name).write_text(text)
     py = sorted(f for f in (SNIPPETS / "python").glob("*.py") if args.only in f.name)
+    py += sorted(f for f in gen_py.glob("*.py") if args.only in f.name)
     ts = sorted(f for f in (SNIPPETS / "node").glob("*.ts") if args.only in f.name)
+    gen_ts = [(n, t) for n, lang, t in generated if n.endswith(".ts") and args.only in n]
     rs = sorted(f for f in (SNIPPETS / "rust").glob("*.rs") if args.only in f.name)
     for f in rs:
         if f.name not in RUST_EXAMPLES:
@@ -183,7 +228,10 @@ def main() -> int:
     base = {k: v for k, v in os.environ.items() if not k.startswith("PAYBOND_")}
     base.update(NO_COLOR="1", FORCE_COLOR="0")
     dev = DevEnv() if any(wants_env(f) for f in py + ts) else None
-    node_dir = prepare_node() if ts else None
+    node_dir = prepare_node() if ts or gen_ts else None
+    for name, text in gen_ts:
+        (node_dir / name).write_text(text)  # type: ignore[operator]
+        ts.append(node_dir / name)  # type: ignore[operator]
     tsx = ["node", "--import", "tsx"]
     results: list[Result] = []
     try:
@@ -227,7 +275,8 @@ def main() -> int:
             print("      " + r.output.strip().replace("\n", "\n      ")[-6000:])
     passed = sum(r.ok for r in results)
     failed = len(results) - passed + len(problems)
-    print(f"docs-check: {len(py)} Python, {len(ts)} Node, {len(rs)} Rust snippets; {skipped} partial blocks skipped "
+    print(f"docs-check: {len(py)} Python, {len(ts)} Node, {len(rs)} Rust snippets ({len(generated)} of them page "
+          f"blocks run inside a prelude); {skipped} partial blocks skipped "
           f"(marked); {len(problems)} page problem(s); {time.monotonic() - started:.0f} s")
     print(f"{passed} passed, {failed} failed")
     return 0 if failed == 0 else 1
