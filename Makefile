@@ -95,7 +95,7 @@ node-lts: $(NODE_LTS_BINS) ## Fetch the Node LTS binaries the tests also use (np
 # `make dist` calls reuse dist/ until a source changes.
 DIST_SRC := Cargo.toml Cargo.lock LICENSE CHANGELOG.md \
   $(shell find core/src devserver/src bindings-python/src bindings-python/python bindings-python/build-backend \
-    bindings-python/wheel-data bindings-node/src bindings-node/scripts -type f ! -name '*.so' ! -name '*.pyc' 2>/dev/null) \
+    bindings-python/wheel-data bindings-node/src bindings-node/lib bindings-node/scripts -type f ! -name '*.so' ! -name '*.pyc' 2>/dev/null) \
   $(wildcard */Cargo.toml bindings-python/pyproject.toml bindings-python/README.md bindings-node/package.json \
     bindings-node/README.md bindings-node/tsconfig*.json bindings-node/build.rs bindings-node/npm/*/package.json \
     bindings-node/npm/*/README.md)
@@ -172,7 +172,7 @@ lint: $(VENV)/.installed bindings-node/node_modules/.installed ## rustfmt --chec
 	$(PY) -m ruff check .
 	$(PY) -m mypy --strict examples/python bindings-python/python/paybond_kit
 	cd bindings-node && npx --no-install tsc -p tsconfig.json --noEmit
-	cd bindings-node && npx --no-install biome lint --error-on-warnings src test
+	cd bindings-node && npx --no-install biome lint --error-on-warnings lib test
 
 .PHONY: devserver
 devserver: ## Run the dev server binary on ports 8787 (Gateway) and 8788 (Harbor)

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ERROR_RS = ROOT / "core/src/error.rs"
 GUARD_RS = ROOT / "core/src/guard.rs"
 ERRORS_PY = ROOT / "bindings-python/python/paybond_kit/errors.py"
-ERRORS_TS = ROOT / "bindings-node/src/errors.ts"
+ERRORS_TS = ROOT / "bindings-node/lib/errors.ts"
 
 
 @dataclass(frozen=True)
