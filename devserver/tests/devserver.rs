@@ -557,7 +557,8 @@ async fn attenuated_token_is_honoured_and_narrows() {
     let v = t
         .verify(&jwt, &tenant, &a.intent_id, &narrowed, "search", 51)
         .await;
-    assert_eq!(v["code"], "budget_exceeded", "{v}");
+    // An appended block's cap has its own code (the intent's budget is not what refused it).
+    assert_eq!(v["code"], "spend_cap_exceeded", "{v}");
     // The original token still allows what the narrowed one does not.
     let v = t
         .verify(&jwt, &tenant, &a.intent_id, &a.capability_token, "book", 51)
