@@ -316,3 +316,23 @@ async def test_a_dropped_verify_answer_strands_no_budget() -> None:
             h.advance_clock(31)
             assert await remaining(binding) == 1000, "released after the hold period"
             assert h.stats()["reservations_expired"] == 2  # the lost call and the first (0-cent) probe
+
+
+def test_on_approval_on_the_sync_path(approval_binding: pk.CapabilityBinding) -> None:
+    """graph.invoke (the sync wrapper): a plain reviewer callable approves; a coroutine one is refused."""
+    node = paybond_tool_node([book, search], approval_binding, requested_spend_cents={"book": by_args, "search": 0},
+                             on_approval=lambda req: "approve")
+    out = tool_node_graph(node, langchain_model([("book", {"hotel": "sync", "cost_cents": 900})])).invoke(
+        {"messages": [("user", "go")]})
+    assert [m.status for m in tool_messages(out)] == ["success"] and RUNS == ["book:sync"]
+
+    async def reviewer(_req: ApprovalRequest) -> str:
+        return "approve"
+
+    RUNS.clear()
+    node = paybond_tool_node([book, search], approval_binding, requested_spend_cents={"book": by_args, "search": 0},
+                             on_approval=reviewer)
+    out = tool_node_graph(node, langchain_model([("book", {"hotel": "async", "cost_cents": 900})])).invoke(
+        {"messages": [("user", "go")]})
+    (msg,) = tool_messages(out)
+    assert msg.status == "error" and "plain callable" in str(msg.content) and RUNS == []

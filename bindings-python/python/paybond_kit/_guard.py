@@ -6,7 +6,7 @@ import inspect
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Iterable, Literal, Mapping, Sequence, TypeVar
+from typing import Any, Awaitable, Callable, Generator, Iterable, Literal, Mapping, Sequence, TypeVar
 
 from . import _native
 from .client import CapabilityBinding
@@ -24,6 +24,9 @@ R = TypeVar("R")
 
 #: What a ``pause`` function answers when the framework cannot suspend here (no graph running).
 NO_PAUSE: Any = object()
+
+#: One step of :meth:`GuardCore._flow`: ("authorize" | "hook" | "decide", its argument).
+_Step = tuple[str, Any]
 
 #: How many times one call may go back to a reviewer (a quorum still incomplete) before it is denied.
 MAX_APPROVAL_ROUNDS = 5
@@ -241,94 +244,103 @@ class GuardCore:
         except SpendResolverFailed as e:
             return deny_decision("spend_resolver_failed", str(e))
 
-    async def authorize(self, binding: CapabilityBinding, name: str, call_id: str, args: Any, spend_arg: Any,
-                        pause: Callable[[ApprovalRequest], Any] | None = None) -> Decision:
-        """The decision for one call. ``approval_required`` goes to ``on_approval`` or ``pause``
-        (a framework's interrupt, which may raise to suspend the run: that is let through), the
-        answer is recorded with Harbor and the call authorized again; without either it stays
+    def _flow(self, name: str, call_id: str, args: Any, spend: int,
+              pause: Callable[[ApprovalRequest], Any] | None) -> Generator[_Step, Any, Decision]:
+        """The decision for one call as steps (the I/O is the driver's: :meth:`authorize` awaits
+        them, :meth:`authorize_sync` blocks on them): authorize; while Harbor says
+        ``approval_required``, ask ``on_approval`` (or ``pause``, a framework's interrupt, which may
+        raise to suspend the run: that is let through), record the answer with Harbor and
+        authorize again (at most :data:`MAX_APPROVAL_ROUNDS` rounds). With neither it stays
         ``approval_required`` (not an allow)."""
-        spend = self.spend_for(name, args, spend_arg)
-        if isinstance(spend, Decision):
-            return spend
-        decision = await self._authorize_once(binding, name, call_id, args, spend)
+        decision: Decision = yield ("authorize", None)
         for _ in range(MAX_APPROVAL_ROUNDS):
-            if not decision.approval_required:
-                break
-            ask = self.on_approval if self.on_approval is not None else pause
-            if ask is None:
+            if not decision.approval_required or (self.on_approval is None and pause is None):
                 break
             request = ApprovalRequest(name, call_id, args, decision.approval_request_id or "",
                                       decision.message or "", spend)
             self._note_approval(call_id, request.approval_request_id)
             if self.on_approval is not None:
-                try:
-                    answer = self.on_approval(request)
-                    if inspect.isawaitable(answer):
-                        answer = await answer
-                except Exception as e:
-                    return _approval_hook_failed(e)
+                answer = yield ("hook", request)
+                if isinstance(answer, Decision):  # the hook raised: no approval
+                    return answer
             else:
-                answer = ask(request)  # a framework pause raises here to suspend the run
+                answer = pause(request)  # type: ignore[misc]  # a framework pause raises here
             if answer is NO_PAUSE:
                 break
-            decided = await self._decide(binding, request, answer)
-            if decided is not None:
-                return decided
-            decision = await self._authorize_once(binding, name, call_id, args, spend)
+            failed: Decision | None = yield ("decide", (request.approval_request_id, *parse_approval_answer(answer)))
+            if failed is not None:
+                return failed
+            decision = yield ("authorize", None)
         return decision
+
+    async def authorize(self, binding: CapabilityBinding, name: str, call_id: str, args: Any, spend_arg: Any,
+                        pause: Callable[[ApprovalRequest], Any] | None = None) -> Decision:
+        """The decision for one call (see :meth:`_flow`); never raises but a framework pause."""
+        spend = self.spend_for(name, args, spend_arg)
+        if isinstance(spend, Decision):
+            return spend
+        flow = self._flow(name, call_id, args, spend, pause)
+        result: Any = None
+        try:
+            while True:
+                kind, arg = flow.send(result)
+                if kind == "authorize":
+                    result = await self._authorize_once(binding, name, call_id, args, spend)
+                elif kind == "hook":
+                    try:
+                        result = self.on_approval(arg)  # type: ignore[misc]
+                        if inspect.isawaitable(result):
+                            result = await result
+                    except Exception as e:
+                        result = _approval_hook_failed(e)
+                else:
+                    aid, approve, reason = arg
+                    try:
+                        await binding.decide_approval(aid, "approve" if approve else "reject", reason=reason)
+                        result = None
+                    except Exception as e:
+                        result = _deny_for(e)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
 
     def authorize_sync(self, binding: CapabilityBinding, name: str, call_id: str, args: Any, spend_arg: Any,
                        pause: Callable[[ApprovalRequest], Any] | None = None) -> Decision:
-        """Blocking :meth:`authorize` (``on_approval`` must not be async here)."""
+        """Blocking :meth:`authorize` (``on_approval`` must be a plain callable here)."""
         spend = self.spend_for(name, args, spend_arg)
         if isinstance(spend, Decision):
             return spend
-        decision = self._authorize_once_sync(binding, name, call_id, args, spend)
-        for _ in range(MAX_APPROVAL_ROUNDS):
-            if not decision.approval_required:
-                break
-            ask = self.on_approval if self.on_approval is not None else pause
-            if ask is None:
-                break
-            request = ApprovalRequest(name, call_id, args, decision.approval_request_id or "",
-                                      decision.message or "", spend)
-            self._note_approval(call_id, request.approval_request_id)
-            if self.on_approval is not None:
-                try:
-                    answer = self.on_approval(request)
-                except Exception as e:
-                    return _approval_hook_failed(e)
-            else:
-                answer = ask(request)
-            if answer is NO_PAUSE:
-                break
-            if inspect.isawaitable(answer):
-                close = getattr(answer, "close", None)
-                if close is not None:
-                    close()
-                return deny_decision("invalid_argument", "on_approval returned an awaitable on a sync path; use a plain callable")
-            approve, reason = parse_approval_answer(answer)
-            try:
-                binding.decide_approval_sync(request.approval_request_id, "approve" if approve else "reject",
-                                             reason=reason)
-            except Exception as e:
-                return _deny_for(e)
-            decision = self._authorize_once_sync(binding, name, call_id, args, spend)
-        return decision
+        flow = self._flow(name, call_id, args, spend, pause)
+        result: Any = None
+        try:
+            while True:
+                kind, arg = flow.send(result)
+                if kind == "authorize":
+                    result = self._authorize_once_sync(binding, name, call_id, args, spend)
+                elif kind == "hook":
+                    try:
+                        result = self.on_approval(arg)  # type: ignore[misc]
+                    except Exception as e:
+                        result = _approval_hook_failed(e)
+                    if inspect.isawaitable(result):
+                        close = getattr(result, "close", None)
+                        if close is not None:
+                            close()
+                        result = deny_decision("invalid_argument",
+                                               "on_approval returned an awaitable on a sync path; use a plain callable")
+                else:
+                    aid, approve, reason = arg
+                    try:
+                        binding.decide_approval_sync(aid, "approve" if approve else "reject", reason=reason)
+                        result = None
+                    except Exception as e:
+                        result = _deny_for(e)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
 
     def _note_approval(self, call_id: str, approval_id: str) -> None:
         if len(self._approvals) > 10_000:  # calls that never came back to run(): forget them
             self._approvals.clear()
         self._approvals[call_id] = approval_id
-
-    async def _decide(self, binding: CapabilityBinding, request: ApprovalRequest, answer: Any) -> Decision | None:
-        approve, reason = parse_approval_answer(answer)
-        try:
-            await binding.decide_approval(request.approval_request_id, "approve" if approve else "reject",
-                                          reason=reason)
-        except Exception as e:
-            return _deny_for(e)
-        return None
 
     async def _authorize_once(self, binding: CapabilityBinding, name: str, call_id: str, args: Any,
                               spend: int) -> Decision:
