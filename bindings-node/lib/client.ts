@@ -494,6 +494,21 @@ export class CapabilityBinding {
     return out === null || out === undefined ? null : camel<Record<string, unknown>>(out);
   }
   /**
+   * For adapters: claim an allowed call for one run of its tool body, right before it starts.
+   * `false` (no allow, already ran, or running now): the body must not run.
+   * @internal
+   */
+  claim(callId: string): boolean {
+    return callSync(() => this.g.claim(callId));
+  }
+  /**
+   * For adapters: give a claim back when the framework suspended the run inside the tool.
+   * @internal
+   */
+  unclaim(callId: string): void {
+    callSync(() => this.g.unclaim(callId));
+  }
+  /**
    * Record a reviewer's decision on the approval request of a call that got
    * `{ decision: "approval_required" }`. Authorize the same call (same call id and arguments) again
    * afterwards: an approved call is allowed once, with one reservation; a rejected one is a deny whose
@@ -553,6 +568,15 @@ export class CapabilityBinding {
    *   `options` when `options` is not an object.
    */
   attenuate(options: AttenuateOptions = {}): CapabilityBinding {
+    if (options !== null && typeof options === "object") {
+      // A misspelt limit would leave the child with the parent's authority: refuse it.
+      const known = ["tools", "maxSpendPerCallCents", "expiresInSeconds", "maxCalls"];
+      for (const k of Object.keys(options)) {
+        if (!known.includes(k)) {
+          throw new InvalidArgumentError(`invalid argument \`options\`: unknown option ${JSON.stringify(k)} (expected ${known.join(", ")})`, { field: "options" });
+        }
+      }
+    }
     const g = callSync(() => this.g.attenuate(options));
     const child = Object.create(Object.getPrototypeOf(this) as object) as CapabilityBinding;
     Object.defineProperty(child, "harbor", { value: this.harbor, enumerable: true, writable: true, configurable: true });

@@ -312,6 +312,8 @@ export interface RunHooks<R> {
   isPause?: (e: unknown) => boolean;
   /** An exception that says the body never ran (its arguments failed validation): reported as `ran: false`. */
   notRun?: (e: unknown) => boolean;
+  /** An exception that says the body handed control on (LangGraph's `ParentCommand`): a success, consumed. */
+  isHandoff?: (e: unknown) => boolean;
 }
 
 export class GuardCore<A> {
@@ -386,6 +388,10 @@ export class GuardCore<A> {
         answer = await pause(request); // a framework pause throws here to suspend the run
       }
       if (answer === NO_ANSWER) break;
+      if (answer !== null && typeof answer === "object" && Object.hasOwn(answer, request.approvalRequestId)) {
+        // Several pauses in one step resume with one mapping: each call takes its own answer.
+        answer = (answer as Record<string, unknown>)[request.approvalRequestId];
+      }
       const { approve, reason } = parseApprovalAnswer(answer);
       try {
         await binding.decideApproval(request.approvalRequestId, approve ? "approve" : "reject", reason ?? undefined);
@@ -427,6 +433,7 @@ export class GuardCore<A> {
   async run<R>(binding: CapabilityBinding, name: string, callId: string, args: unknown, arg: A, execute: () => Promise<R>, deny: (d: Decision) => R, hooks: RunHooks<R> = {}): Promise<R> {
     if (this.unguarded.has(name)) return execute();
     const a = await this.authorize(binding, name, callId, args, arg, hooks.pause);
+    if (isAllowed(a.decision) && !binding.claim(callId)) a.decision = notClaimed(callId);
     const { decision, approvalRequestId } = a;
     if (!isAllowed(decision)) {
       this.denied(name, callId, a);
@@ -436,9 +443,13 @@ export class GuardCore<A> {
     try {
       result = await execute();
     } catch (e) {
-      if (hooks.isPause?.(e)) throw e;
-      await finishQuietly(binding, name, callId, false);
-      this.emit({ toolName: name, callId, decision, ran: !(hooks.notRun?.(e) ?? false), succeeded: false, approvalRequestId });
+      if (hooks.isPause?.(e)) {
+        binding.unclaim(callId); // the resume runs the body again, on the same allow
+        throw e;
+      }
+      const done = hooks.isHandoff?.(e) ?? false;
+      await finishQuietly(binding, name, callId, done);
+      this.emit({ toolName: name, callId, decision, ran: !(hooks.notRun?.(e) ?? false), succeeded: done, approvalRequestId });
       throw e;
     }
     const succeeded = !(hooks.isError?.(result) ?? false);
@@ -458,6 +469,15 @@ export class GuardCore<A> {
     this.emit({ toolName: name, callId, decision, ran: true, succeeded, evidence, evidenceError, evidenceErrorCode, approvalRequestId });
     return result;
   }
+}
+
+/**
+ * The deny for a body that may not start: its call has no unused allow (it ran, is running now,
+ * or was never allowed). Every adapter claims the call right before the body starts.
+ * @param callId the call.
+ */
+export function notClaimed(callId: string): Decision {
+  return denyDecision("call_replayed", `call id ${JSON.stringify(callId)} has no unused allow (it ran, is running now, or was never allowed): a call id runs its tool once, after an allow`);
 }
 
 /**

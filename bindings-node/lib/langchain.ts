@@ -13,7 +13,7 @@
 import { createMiddleware, ToolInvocationError, ToolMessage } from "langchain";
 import { tool as makeTool } from "@langchain/core/tools";
 import { Runnable } from "@langchain/core/runnables";
-import { interrupt, isGraphBubbleUp } from "@langchain/langgraph";
+import { interrupt, isGraphBubbleUp, isGraphInterrupt, isParentCommand } from "@langchain/langgraph";
 import type { CapabilityBinding } from "./client.js";
 import {
   callIdOrNew,
@@ -177,7 +177,8 @@ export function createPaybondMiddleware(options: PaybondMiddlewareOptions) {
       return g.run(binding, name, callId, tc.args ?? {}, req, () => handler(request), (d) => errorMessage(callId, name, d), {
         isError: isErrorToolMessage,
         pause,
-        isPause: isGraphBubbleUp,
+        isPause: isGraphInterrupt,
+        isHandoff: isParentCommand,
         notRun: (e) => ToolInvocationError.isInstance(e),
       });
     },
@@ -232,7 +233,8 @@ export function guardTools<T extends AnyTool>(tools: readonly T[], options: Payb
         return g.run(binding, t.name, callId, input, request, () => t.invoke(input, config), (d) => errorMessage(callId, t.name, d), {
           isError: isErrorToolMessage,
           pause,
-          isPause: isGraphBubbleUp,
+          isPause: isGraphInterrupt,
+          isHandoff: isParentCommand,
         });
       },
       { name: t.name, description: t.description, schema: t.schema },

@@ -22,6 +22,7 @@ import {
   GuardCore,
   logUnguarded,
   NO_ANSWER,
+  notClaimed,
   refuseUnguarded,
   type Authorized,
   type GuardEvent,
@@ -460,6 +461,9 @@ function finishAfterInvoke(t: InvokableTool): void {
     const allowed = st.allowed.get(callId);
     st.allowed.delete(callId);
     const b = bindingOf(st.binding, runContext);
+    // The body runs only on an unused allow for this call id, whatever the guardrail pass answered
+    // (a pre-approval pass, a lookup that went wrong, a concurrent duplicate).
+    if (!b?.claim(callId)) return describeDecision(notClaimed(callId), t.name);
     let parsed: boolean | undefined;
     let restore: (() => void) | undefined;
     const sym = details ? Object.getOwnPropertySymbols(details).find((s) => s.description === PARSED_INPUT_CALLBACK) : undefined;

@@ -112,6 +112,21 @@ impl ToolGuard {
         })
     }
 
+    /// Claims the call for one run of its tool body (see the core's `ToolGuard::claim`).
+    #[napi]
+    pub fn claim(&self, call_id: Unknown<'_>) -> Result<bool> {
+        sync(|| Ok(self.inner.claim(&text("call_id", Some(&call_id))?)))
+    }
+
+    /// Gives a claim back after the framework suspended the run inside the tool.
+    #[napi]
+    pub fn unclaim(&self, call_id: Unknown<'_>) -> Result<()> {
+        sync(|| {
+            self.inner.unclaim(&text("call_id", Some(&call_id))?);
+            Ok(())
+        })
+    }
+
     /// Records a reviewer's decision on an approval request this guard's call got.
     #[napi(ts_return_type = "Promise<any>")]
     pub fn decide_approval<'env>(

@@ -303,3 +303,17 @@ describe("LangGraph JS delegation", () => {
     }
   });
 });
+
+describe("attenuate refuses unknown options", () => {
+  it("a misspelt limit is an InvalidArgumentError, not a child with the parent's authority", async () => {
+    const t = await setup();
+    try {
+      const { binding } = t.bind(["search"], 1000);
+      expect(() => binding.attenuate({ max_calls: 1 } as never)).toThrow(InvalidArgumentError);
+      expect(() => binding.attenuate({ max_calls: 1 } as never)).toThrow(/max_calls/);
+      expect(binding.attenuate({ maxCalls: 1 }).intentId).toBe(binding.intentId);
+    } finally {
+      await t.close();
+    }
+  });
+});

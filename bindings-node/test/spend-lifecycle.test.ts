@@ -95,3 +95,30 @@ describe("spend lifecycle (LangChain createAgent)", () => {
     }
   });
 });
+
+describe("one call id runs its body once", () => {
+  it("two concurrent runs of one call id: the same allow, one claim, one body run", async () => {
+    const { GuardCore } = await import("../dist/esm/guard.js");
+    const t = await setup();
+    try {
+      const { binding } = t.bind(["pay"], 1000);
+      const g = new GuardCore({ spend: 100, onError: "deny" });
+      let runs = 0;
+      let release!: () => void;
+      const gate = new Promise<void>((r) => { release = r; });
+      let started!: () => void;
+      const running = new Promise<void>((r) => { started = r; });
+      const body = async () => { runs++; started(); await gate; return "ok"; };
+      const first = g.run(binding, "pay", "dup-1", {}, {}, body, (d: { code?: string | null }) => `denied ${d.code}`);
+      await running;
+      const second = await g.run(binding, "pay", "dup-1", {}, {}, body, (d: { code?: string | null }) => `denied ${d.code}`);
+      release();
+      expect(await first).toBe("ok");
+      expect(second).toBe("denied call_replayed");
+      expect(runs).toBe(1);
+      expect((await binding.authorize("pay", "probe", {}, 0)).remainingCents).toBe(900);
+    } finally {
+      await t.close();
+    }
+  });
+});

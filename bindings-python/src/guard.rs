@@ -177,6 +177,19 @@ impl ToolGuardHandle {
         })
     }
 
+    /// Claims the call for one run of its tool body (see the core's `ToolGuard::claim`).
+    fn claim(&self, call_id: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let id = text(call_id, "call_id")?;
+        Ok(self.inner.claim(&id))
+    }
+
+    /// Gives a claim back after the framework suspended the run inside the tool.
+    fn unclaim(&self, call_id: &Bound<'_, PyAny>) -> PyResult<()> {
+        let id = text(call_id, "call_id")?;
+        self.inner.unclaim(&id);
+        Ok(())
+    }
+
     /// Records a reviewer's decision (`approve` true/false, optional reason)
     /// on an approval request this guard's call got.
     #[pyo3(signature = (approval_request_id, approve, reason=None))]

@@ -117,12 +117,18 @@ impl SignalSession {
         score_version: Option<&Bound<'py, PyAny>>,
         blocking: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.per_operator(py, operator_did, score_version, blocking, |s, did, sv| async move {
-            s.signal()
-                .reputation_receipt(&did, sv.as_deref())
-                .await
-                .map(|r| to_json(&r))
-        })
+        self.per_operator(
+            py,
+            operator_did,
+            score_version,
+            blocking,
+            |s, did, sv| async move {
+                s.signal()
+                    .reputation_receipt(&did, sv.as_deref())
+                    .await
+                    .map(|r| to_json(&r))
+            },
+        )
     }
 
     /// The tenant's portfolio summary.
@@ -152,12 +158,18 @@ impl SignalSession {
         score_version: Option<&Bound<'py, PyAny>>,
         blocking: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.per_operator(py, operator_did, score_version, blocking, |s, did, sv| async move {
-            s.signal()
-                .operator_explanation(&did, sv.as_deref())
-                .await
-                .map(|r| to_json(&r))
-        })
+        self.per_operator(
+            py,
+            operator_did,
+            score_version,
+            blocking,
+            |s, did, sv| async move {
+                s.signal()
+                    .operator_explanation(&did, sv.as_deref())
+                    .await
+                    .map(|r| to_json(&r))
+            },
+        )
     }
 
     /// The operator's review status (`None` on 404).
@@ -169,12 +181,18 @@ impl SignalSession {
         score_version: Option<&Bound<'py, PyAny>>,
         blocking: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.per_operator(py, operator_did, score_version, blocking, |s, did, sv| async move {
-            s.signal()
-                .operator_review_status(&did, sv.as_deref())
-                .await
-                .map(|r| to_json(&r))
-        })
+        self.per_operator(
+            py,
+            operator_did,
+            score_version,
+            blocking,
+            |s, did, sv| async move {
+                s.signal()
+                    .operator_review_status(&did, sv.as_deref())
+                    .await
+                    .map(|r| to_json(&r))
+            },
+        )
     }
 
     fn close<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {

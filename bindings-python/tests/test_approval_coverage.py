@@ -336,3 +336,33 @@ def test_on_approval_on_the_sync_path(approval_binding: pk.CapabilityBinding) ->
         {"messages": [("user", "go")]})
     (msg,) = tool_messages(out)
     assert msg.status == "error" and "plain callable" in str(msg.content) and RUNS == []
+
+
+async def test_one_call_id_runs_its_body_once_even_concurrently(make_binding: Any, harbor: LocalHarbor) -> None:
+    """Two concurrent runs of one call id (an MCP client reusing an id, a duplicate delivery):
+    the same allow comes back to both, but only one claim starts the body."""
+    import asyncio
+
+    binding, _ = make_binding(["book", "search"], 1000)
+    wrap = paybond_awrap_tool_call(binding, requested_spend_cents={"book": by_args, "search": 0})
+    started = asyncio.Event()
+    release = asyncio.Event()
+
+    class Req:
+        tool_call = {"name": "book", "args": {"hotel": "dup", "cost_cents": 100}, "id": "dup-1", "type": "tool_call"}
+        tool = book
+
+    async def handler(_r: Any) -> Any:
+        RUNS.append("dup")
+        started.set()
+        await release.wait()
+        return ToolMessage(content="ok", tool_call_id="dup-1", name="book")
+
+    first = asyncio.create_task(wrap(Req(), handler))  # type: ignore[arg-type]
+    await started.wait()
+    second = await wrap(Req(), handler)  # type: ignore[arg-type]
+    release.set()
+    assert (await first).status == "success"
+    assert second.status == "error" and "call_replayed" in str(second.content), second.content
+    assert RUNS == ["dup"]
+    assert await remaining(binding) == 900

@@ -187,3 +187,19 @@ async def test_delegated_handoffs_and_agent_tools_count_as_guarded(make_binding:
     kinds = {(p.kind, p.guarded) for p in audit_agent(agent) if p.kind in ("handoff", "agent_as_tool")}
     assert kinds == {("handoff", True), ("agent_as_tool", True)}
     guard_agent(agent, binding, requested_spend_cents=PER_TOOL)  # nothing to refuse
+
+
+async def test_a_sticky_sdk_approval_is_not_forwarded_to_harbor(approval_binding: pk.CapabilityBinding) -> None:
+    """state.approve(item, always_approve=True) is the SDK's own standing policy, not a reviewer's
+    decision on this call: it is not recorded with Harbor, and the body never runs without an allow
+    (as in Node)."""
+    tools = guard_function_tools(make_tools(), approval_binding, requested_spend_cents=PER_TOOL)
+    model = ScriptedAgentsModel([("book_hotel", {"hotel": "A", "cost_cents": 900})])
+    agent = Agent(name="a", model=model, tools=tools)
+    result = await Runner.run(agent, "go")
+    state = result.to_state()
+    state.approve(result.interruptions[0], always_approve=True)
+    await Runner.run(agent, state)
+    assert COUNTS == {}, "a standing SDK approval approved a call Harbor wants reviewed"
+    assert "Paybond denied book_hotel" in model.tool_outputs()["call_0"]
+    assert await remaining(approval_binding) == 5000

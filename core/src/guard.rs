@@ -395,6 +395,8 @@ struct CallState {
     args_digest: String,
     decision: Decision,
     ran: bool,
+    /// The tool body is running now ([`ToolGuard::claim`]); a second run of the same id is refused.
+    running: bool,
 }
 
 /// Most call ids a guard remembers; past it, calls that already ran are forgotten first.
@@ -554,6 +556,7 @@ impl ToolGuard {
                     args_digest: digest,
                     decision: decision.clone(),
                     ran: false,
+                    running: false,
                 },
             );
         }
@@ -664,6 +667,31 @@ impl ToolGuard {
             .map(|c| c.evidence)
     }
 
+    /// Claims call `call_id` for one run of its tool body, right before the body starts:
+    /// `true` only when the call has an allow, has not run, and is not running now. Every
+    /// adapter claims before it executes, so a call id can never run its body twice on one
+    /// reservation — not concurrently, not after a pre-approval pass, not on a lookup that
+    /// went wrong. [`ToolGuard::finish`] ends the claim; [`ToolGuard::unclaim`] gives it back
+    /// when the framework suspended the run inside the tool (it re-runs the body on resume).
+    pub fn claim(&self, call_id: &str) -> bool {
+        let mut calls = self.calls.lock();
+        match calls.get_mut(call_id) {
+            Some(c) if c.decision.is_allow() && !c.ran && !c.running => {
+                c.running = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Gives back a [`ToolGuard::claim`] whose body did not finish because the framework
+    /// suspended the run (a LangGraph interrupt inside the tool): the resume may claim again.
+    pub fn unclaim(&self, call_id: &str) {
+        if let Some(c) = self.calls.lock().get_mut(call_id) {
+            c.running = false;
+        }
+    }
+
     /// Records a reviewer's decision on the approval request of a call that
     /// got [`Decision::ApprovalRequired`] (`approve` or reject, with an
     /// optional reason the model will read on a reject). Authorize the same
@@ -697,6 +725,7 @@ impl ToolGuard {
             match calls.get_mut(call_id) {
                 Some(c) => {
                     c.ran = true;
+                    c.running = false;
                     match &c.decision {
                         Decision::Allow { decision_id, .. } => decision_id.clone(),
                         Decision::Deny { .. } | Decision::ApprovalRequired { .. } => None,

@@ -94,6 +94,9 @@ pub struct VerifyResponse {
     pub approval_request_id: Option<String>,
 }
 
+/// The largest capability token the kit reads or sends (64 KiB: far above a real token).
+pub const MAX_CAPABILITY_TOKEN_BYTES: usize = 64 * 1024;
+
 /// The reason codes that mark a deny as "waiting for a reviewer" rather than final.
 pub const APPROVAL_REASON_CODES: [&str; 4] = [
     "approval_required",
@@ -345,8 +348,16 @@ impl HarborClient {
         &self.inner.tokens
     }
 
-    /// Checks the token's own binding facts against the call (no request made).
+    /// Checks the token's own binding facts against the call (no request made). A token over
+    /// [`MAX_CAPABILITY_TOKEN_BYTES`] is refused before it is decoded (reading a Biscuit costs
+    /// more than linear time in its size, and any caller, e.g. an MCP client, may hand one in).
     pub fn check_token_binding(&self, intent_id: &Uuid, token: &Secret) -> Result<()> {
+        if token.expose().len() > MAX_CAPABILITY_TOKEN_BYTES {
+            return Err(Error::invalid_argument(
+                "capability_token",
+                format!("expected at most {MAX_CAPABILITY_TOKEN_BYTES} bytes"),
+            ));
+        }
         let binding = {
             let mut cache = self.inner.token_binding_cache.lock();
             match cache.as_ref() {

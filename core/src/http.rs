@@ -356,7 +356,10 @@ impl Http {
             }
             // This attempt's budget: its own timeout, never past the call's deadline. reqwest
             // applies it from connecting to the last body byte (one timer per attempt).
-            let budget = self.opts.timeout.min(deadline.saturating_duration_since(started));
+            let budget = self
+                .opts
+                .timeout
+                .min(deadline.saturating_duration_since(started));
             let result = self.once(req, budget).await;
             let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
             let (wait, last) = match result {

@@ -39,6 +39,7 @@ NODE_MODULES = ROOT / "bindings-node/node_modules"
 CHECKED_LANGS = {"python", "py", "ts", "typescript", "js", "javascript", "rust", "rs"}
 RUST_EXAMPLES = {"quickstart.rs": "docs_quickstart"}  # snippet -> [[example]] of tests/Cargo.toml
 TIMEOUT = 120
+BUILD_TIMEOUT = 900  # compiling the Rust examples on a cold target/ (a fresh clone) takes minutes
 
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^\n`]*)$")
 INCLUDE = re.compile(r"""^\s*-{1,}8<-{1,}\s+["']([^"':]+)(?::[^"']*)?["']\s*$""")
@@ -146,13 +147,13 @@ def wants_env(path: Path) -> bool:
     return "docs-check: env" in "\n".join(path.read_text().splitlines()[:6])
 
 
-def run(name: str, cmd: list[str], cwd: Path, env: dict[str, str]) -> Result:
+def run(name: str, cmd: list[str], cwd: Path, env: dict[str, str], timeout: int = TIMEOUT) -> Result:
     t = time.monotonic()
     try:
-        p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+        p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
         ok, out = p.returncode == 0, p.stdout + p.stderr
     except subprocess.TimeoutExpired as e:
-        ok, out = False, f"timed out after {TIMEOUT} s\n{e.stdout or ''}{e.stderr or ''}"
+        ok, out = False, f"timed out after {timeout} s\n{e.stdout or ''}{e.stderr or ''}"
     return Result(name, ok, time.monotonic() - t, out)
 
 
@@ -213,7 +214,7 @@ def main() -> int:
     if gen_py.exists():
         shutil.rmtree(gen_py)
     gen_py.mkdir(parents=True)
-    for name, lang, text in generated:
+    for name, _lang, text in generated:
         if name.endswith(".py"):
             (gen_py / name).write_text(text)
     py = sorted(f for f in (SNIPPETS / "python").glob("*.py") if args.only in f.name)
@@ -242,7 +243,7 @@ def main() -> int:
             cargo = pool.submit(run, "rust: cargo build --examples",
                                 ["cargo", "build", "-q", "-p", "paybond-kit-integration",
                                  *[a for f in rs for a in ("--example", RUST_EXAMPLES.get(f.name, f.stem))]],
-                                ROOT, base) if rs else None
+                                ROOT, base, BUILD_TIMEOUT) if rs else None
             jobs = []
             for f in py:
                 env = dev.env_for(base) if dev and wants_env(f) else base

@@ -135,14 +135,19 @@ restore() { if [ -f "$work/dev.node" ]; then put "$work/dev.node"; else rm -f "$
 [ ! -f "$dev_node" ] || cp "$dev_node" "$work/dev.node"
 trap 'restore; rm -rf "$work"' EXIT
 put "${plat_node[0]}"
+# The first node is the machine's: `make test-node` already ran the whole suite on it (debug
+# addon) and the smoke tests above ran the release addon on it; the suite runs again here on the
+# other LTS lines (all of them when only one is given).
+suite=("${!nodes[@]}")
+[ "${#nodes[@]}" -gt 1 ] && suite=("${suite[@]:1}")
 pids=()
-for i in "${!nodes[@]}"; do
+for i in "${suite[@]}"; do
   (cd "$bn" && "${nodes[$i]}" node_modules/vitest/vitest.mjs run \
     >"$work/vitest.$i.log" 2>&1) &
-  pids+=("$!")
+  pids[$i]=$!
 done
 failed=0
-for i in "${!nodes[@]}"; do
+for i in "${suite[@]}"; do
   v=$("${nodes[$i]}" -v)
   if wait "${pids[$i]}"; then
     say "vitest on node $v (release addon): $(sed 's/\x1b\[[0-9;]*m//g' "$work/vitest.$i.log" | grep -E '^ +Tests ' | tr -s ' ')"

@@ -600,3 +600,20 @@ async fn create_intent_principal_signed_through_the_kit() {
     assert!(!shown.contains(token.expose()), "{shown}");
     assert!(!created.extra.contains_key("capability_token"));
 }
+
+#[tokio::test]
+async fn an_oversized_capability_token_is_refused_before_it_is_read() {
+    let h = harbor_with_ttl(900).await;
+    let s = open(&h, quick_options()).await;
+    let i = intent(&h, &["search"], 100);
+    let huge = "A".repeat(paybond_kit::harbor::MAX_CAPABILITY_TOKEN_BYTES + 1);
+    let err = ToolGuard::new(
+        s.harbor().clone(),
+        &i.intent_id,
+        Secret::new(huge),
+        GuardOptions::default(),
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), "invalid_argument", "{err:?}");
+    assert!(err.to_string().contains("capability_token"), "{err}");
+}

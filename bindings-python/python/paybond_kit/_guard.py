@@ -267,6 +267,9 @@ class GuardCore:
                 answer = pause(request)  # type: ignore[misc]  # a framework pause raises here
             if answer is NO_PAUSE:
                 break
+            if isinstance(answer, Mapping) and request.approval_request_id in answer:
+                # Several pauses in one step resume with one mapping: each call takes its own answer.
+                answer = answer[request.approval_request_id]
             failed: Decision | None = yield ("decide", (request.approval_request_id, *parse_approval_answer(answer)))
             if failed is not None:
                 return failed
@@ -362,16 +365,21 @@ class GuardCore:
         is_error: Callable[[R], bool] | None = None,
         pause: Callable[[ApprovalRequest], Any] | None = None,
         is_pause: Callable[[BaseException], bool] | None = None,
+        is_handoff: Callable[[BaseException], bool] | None = None,
     ) -> R:
         """Authorize, run, then finish: consumed after success, released when the tool
         raised, was cancelled or gave an error result; evidence only after success. A tool
         listed in ``unguarded`` runs without Harbor. An exception ``is_pause`` accepts (a
         framework suspending the run inside the tool) is let through untouched: the call is
-        neither finished nor marked as run, so its resume goes on with the same reservation."""
+        neither finished nor marked as run, so its resume goes on with the same reservation.
+        One ``is_handoff`` accepts (the body handed control on, e.g. ``ParentCommand``) is a
+        success: consumed, then re-raised."""
         if name in self.unguarded:
             return await execute()
         decision = await self.authorize(binding, name, call_id, args, spend_arg, pause)
         approval_id = self._approvals.pop(call_id, None)
+        if decision.allowed and not binding._claim(call_id):
+            decision = not_claimed(call_id)
         if not decision.allowed:
             self._denied(name, call_id, decision, approval_id)
             return deny(decision)
@@ -379,9 +387,12 @@ class GuardCore:
             result = await execute()
         except BaseException as e:
             if is_pause is not None and is_pause(e):
+                binding._unclaim(call_id)  # the resume runs the body again, on the same allow
                 raise
-            await self._finish(binding, name, call_id, succeeded=False)
-            self._emit(GuardEvent(name, call_id, decision, ran=True, succeeded=False, approval_request_id=approval_id))
+            # A body that ends by handing control on (LangGraph's ParentCommand) ran to success.
+            done = is_handoff is not None and is_handoff(e)
+            await self._finish(binding, name, call_id, succeeded=done)
+            self._emit(GuardEvent(name, call_id, decision, ran=True, succeeded=done, approval_request_id=approval_id))
             raise
         succeeded = not (is_error is not None and is_error(result))
         await self._finish(binding, name, call_id, succeeded=succeeded)
@@ -404,12 +415,15 @@ class GuardCore:
         is_error: Callable[[R], bool] | None = None,
         pause: Callable[[ApprovalRequest], Any] | None = None,
         is_pause: Callable[[BaseException], bool] | None = None,
+        is_handoff: Callable[[BaseException], bool] | None = None,
     ) -> R:
         """Blocking :meth:`run`."""
         if name in self.unguarded:
             return execute()
         decision = self.authorize_sync(binding, name, call_id, args, spend_arg, pause)
         approval_id = self._approvals.pop(call_id, None)
+        if decision.allowed and not binding._claim(call_id):
+            decision = not_claimed(call_id)
         if not decision.allowed:
             self._denied(name, call_id, decision, approval_id)
             return deny(decision)
@@ -417,9 +431,11 @@ class GuardCore:
             result = execute()
         except BaseException as e:
             if is_pause is not None and is_pause(e):
+                binding._unclaim(call_id)
                 raise
-            self._finish_sync(binding, name, call_id, succeeded=False)
-            self._emit(GuardEvent(name, call_id, decision, ran=True, succeeded=False, approval_request_id=approval_id))
+            done = is_handoff is not None and is_handoff(e)
+            self._finish_sync(binding, name, call_id, succeeded=done)
+            self._emit(GuardEvent(name, call_id, decision, ran=True, succeeded=done, approval_request_id=approval_id))
             raise
         succeeded = not (is_error is not None and is_error(result))
         self._finish_sync(binding, name, call_id, succeeded=succeeded)
@@ -453,6 +469,12 @@ class GuardCore:
         except Exception as e:
             logger.warning("paybond_kit: completing the spend of %s (%s) failed: %s", name, call_id,
                            e.code if isinstance(e, PaybondError) else type(e).__name__)
+
+
+def not_claimed(call_id: str) -> Decision:
+    """The deny for a body that may not start: its call has no unused allow."""
+    return deny_decision("call_replayed", f"call id {call_id!r} has no unused allow (it ran, is running now, or was "
+                                          "never allowed): a call id runs its tool once, after an allow")
 
 
 def _approval_hook_failed(e: Exception) -> Decision:

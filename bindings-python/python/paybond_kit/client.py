@@ -698,6 +698,15 @@ class CapabilityBinding:
         out: dict[str, Any] | None = self._g.finish_sync(call_id, succeeded)
         return out
 
+    def _claim(self, call_id: str) -> bool:
+        """For adapters: claim an allowed call for one run of its tool body, right before it
+        starts. ``False`` (no allow, already ran, or running now): the body must not run."""
+        return bool(self._g.claim(call_id))
+
+    def _unclaim(self, call_id: str) -> None:
+        """For adapters: give a claim back when the framework suspended the run inside the tool."""
+        self._g.unclaim(call_id)
+
     async def decide_approval(
         self, approval_request_id: str, decision: Literal["approve", "reject"], *, reason: str | None = None
     ) -> dict[str, Any]:

@@ -49,7 +49,7 @@ from typing import Any, Awaitable, Callable, Mapping, Sequence
 try:
     from langchain.agents.middleware import AgentMiddleware, ModelRequest, ModelResponse
     from langchain_core.messages import ToolMessage
-    from langgraph.errors import GraphBubbleUp
+    from langgraph.errors import GraphInterrupt, ParentCommand
     from langgraph.prebuilt import ToolNode
     from langgraph.prebuilt.tool_node import ToolCallRequest
     from langgraph.types import Command, interrupt
@@ -121,7 +121,13 @@ def _pause(request: ApprovalRequest) -> Any:
 
 
 def _is_pause(e: BaseException) -> bool:
-    return isinstance(e, GraphBubbleUp)
+    """Only an interrupt suspends the run (its resume re-runs the body on the same allow)."""
+    return isinstance(e, GraphInterrupt)
+
+
+def _is_handoff(e: BaseException) -> bool:
+    """A tool that ends with ``Command(graph=Command.PARENT)`` ran to success."""
+    return isinstance(e, ParentCommand)
 
 
 class _LangGraphGuard:
@@ -149,7 +155,8 @@ class _LangGraphGuard:
         if denied is not None:
             return denied
         return await self.core.run(self.binding, name, call_id, args, request, lambda: handler(request),
-                                   _deny_message(name, call_id), request, _is_error_result, _pause, _is_pause)
+                                   _deny_message(name, call_id), request, _is_error_result, _pause, _is_pause,
+                                   _is_handoff)
 
     def wrap(self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], ToolResult]) -> ToolResult:
         name, call_id, args = _info(request)
@@ -157,7 +164,8 @@ class _LangGraphGuard:
         if denied is not None:
             return denied
         return self.core.run_sync(self.binding, name, call_id, args, request, lambda: handler(request),
-                                  _deny_message(name, call_id), request, _is_error_result, _pause, _is_pause)
+                                  _deny_message(name, call_id), request, _is_error_result, _pause, _is_pause,
+                                   _is_handoff)
 
     def refuse_provider_tools(self, tools: Sequence[Any], where: str) -> None:
         refuse_unguarded([_provider_path(t) for t in tools if isinstance(t, Mapping)], self.core.unguarded, where)

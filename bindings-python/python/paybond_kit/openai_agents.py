@@ -62,6 +62,7 @@ from ._guard import (
     check_unguarded,
     deny_decision,
     log_unguarded,
+    not_claimed,
     refuse_unguarded,
 )
 from .client import CapabilityBinding
@@ -173,9 +174,16 @@ class _Guardrail:
 
 
 def _approved(ctx: Any, tool_name: str, call_id: str) -> bool | None:
+    """The SDK's decision for exactly this call: ``True`` only when a reviewer approved this
+    call id (a sticky "always approve" of the tool is not an approval of a call Harbor wants
+    reviewed), ``False`` when it was rejected, else ``None`` (undecided, or unreadable)."""
     check = getattr(ctx, "is_tool_approved", None)
     try:
-        return check(tool_name, call_id) if callable(check) else None
+        status = check(tool_name, call_id) if callable(check) else None
+        if status is not True:
+            return status if status is False else None
+        records = ctx._approval_records_for_key(tool_name, call_id=call_id)
+        return True if any(isinstance(r.approved, list) and call_id in r.approved for r in records) else None
     except Exception:
         return None
 
@@ -372,6 +380,10 @@ def _finish_after_invoke(t: Any, binding: CapabilityBinding | None) -> None:
     async def on_invoke_tool(ctx: Any, arguments: str) -> Any:
         b = binding if binding is not None else getattr(ctx, "context", None)
         call_id = getattr(ctx, "tool_call_id", None)
+        # The body runs only on an unused allow for this call id, whatever the guardrail pass
+        # answered (a pre-approval pass, a lookup that went wrong, a concurrent duplicate).
+        if not isinstance(b, CapabilityBinding) or not call_id or not b._claim(str(call_id)):
+            return not_claimed(str(call_id or "")).describe(t.name)
         try:
             result = await original(ctx, arguments)
         except BaseException:
