@@ -366,3 +366,14 @@ async def test_one_call_id_runs_its_body_once_even_concurrently(make_binding: An
     assert second.status == "error" and "call_replayed" in str(second.content), second.content
     assert RUNS == ["dup"]
     assert await remaining(binding) == 900
+
+
+async def test_an_answer_mapping_keyed_by_approval_request_id(approval_binding: pk.CapabilityBinding) -> None:
+    """Several pauses resumed with one mapping: each call takes the answer under its own id."""
+    node = paybond_tool_node(
+        [book, search], approval_binding, requested_spend_cents={"book": by_args, "search": 0},
+        on_approval=lambda req: {req.approval_request_id: "approve", "some-other-request": "reject"},
+    )
+    out = await tool_node_graph(node, langchain_model([("book", {"hotel": "mapped", "cost_cents": 900})])).ainvoke(
+        {"messages": [("user", "go")]})
+    assert [m.status for m in tool_messages(out)] == ["success"] and RUNS == ["book:mapped"]
