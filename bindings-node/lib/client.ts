@@ -185,7 +185,7 @@ export class HarborClient {
    *   `TransportError`, `PaybondTimeoutError`, `TenantBindingError`, `TokenIntentMismatchError`, `InternalError`...
    */
   async verifyCapability(args: VerifyCapabilityArgs): Promise<VerifyResult> {
-    return camel<VerifyResult>(await call(() => this.h.verifyCapability(args)));
+    return call(() => this.h.verifyCapability(args));
   }
   /**
    * `POST /intents/{intentId}/evidence`; the same key and body land once, another body under the key is a 409.
@@ -452,8 +452,7 @@ export class CapabilityBinding {
       throw new InvalidArgumentError("invalid argument `harbor`: expected a HarborClient (session.harbor)", { field: "harbor" });
     }
     this.harbor = harbor;
-    const o = options !== null && typeof options === "object" ? { ...options, intentId, capabilityToken } : options;
-    hide(this, "g", callSync(() => new native.ToolGuard(harbor.nativeHandle, o)));
+    hide(this, "g", callSync(() => new native.ToolGuard(harbor.nativeHandle, intentId, capabilityToken, options)));
     brand(this, new.target, CapabilityBinding);
   }
   /** `instanceof` holds for a binding from the other build (ESM / CJS) of the package too. */

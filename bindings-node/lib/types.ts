@@ -45,6 +45,8 @@ export interface VerifyResult {
   reasonCodes: string[];
   /** Seconds after which the same request may be answered differently, when Harbor says. */
   retryAfter: number | null;
+  /** The approval request a reviewer must decide ({@link CapabilityBinding.decideApproval}), when Harbor asked for one. */
+  approvalRequestId: string | null;
 }
 
 /**

@@ -20,8 +20,15 @@ pub struct ToolGuard {
 
 #[napi]
 impl ToolGuard {
+    /// `options_` is the caller's options object as given (never copied in JS first, so a
+    /// hostile getter is read here and named like any other bad field).
     #[napi(constructor)]
-    pub fn new(harbor: &HarborClient, options_: Unknown<'_>) -> Result<Self> {
+    pub fn new(
+        harbor: &HarborClient,
+        intent_id: Unknown<'_>,
+        capability_token: Unknown<'_>,
+        options_: Unknown<'_>,
+    ) -> Result<Self> {
         sync(|| {
             let f = Fields::new("options", &options_, false)?;
             let evidence = EvidenceSigner::from_parts(
@@ -39,8 +46,8 @@ impl ToolGuard {
             };
             CoreGuard::new(
                 harbor.inner.clone(),
-                &f.text("intent_id")?,
-                Secret::new(f.text("capability_token")?),
+                &text("intent_id", Some(&intent_id))?,
+                Secret::new(text("capability_token", Some(&capability_token))?),
                 opts,
             )
             .map(|inner| ToolGuard { inner })

@@ -31,6 +31,41 @@ fn verify_request(args: &Unknown<'_>) -> KitResult<VerifyRequest> {
     })
 }
 
+/// `POST /verify`'s answer, handed to JS as an object with the TypeScript `VerifyResult` keys
+/// (set straight from the core's checked answer: no JSON value in between, no key renaming in JS).
+#[napi(object, use_nullable = true)]
+pub struct VerifyAnswer {
+    pub allow: bool,
+    pub audit_id: String,
+    pub tenant: String,
+    pub intent_id: String,
+    pub code: Option<String>,
+    pub message: Option<String>,
+    pub decision_id: Option<String>,
+    pub remaining_cents: Option<i64>,
+    pub reason_codes: Vec<String>,
+    pub retry_after: Option<f64>,
+    pub approval_request_id: Option<String>,
+}
+
+impl From<paybond_kit::harbor::VerifyResponse> for VerifyAnswer {
+    fn from(r: paybond_kit::harbor::VerifyResponse) -> Self {
+        VerifyAnswer {
+            allow: r.allow,
+            audit_id: r.audit_id.to_string(),
+            tenant: r.tenant,
+            intent_id: r.intent_id,
+            code: r.code,
+            message: r.message,
+            decision_id: r.decision_id,
+            remaining_cents: r.remaining_cents,
+            reason_codes: r.reason_codes,
+            retry_after: r.retry_after,
+            approval_request_id: r.approval_request_id,
+        }
+    }
+}
+
 /// Harbor calls bound to the session's tenant.
 #[napi]
 pub struct HarborClient {
@@ -50,15 +85,15 @@ impl HarborClient {
     }
 
     /// `POST /verify`: Harbor's allow/deny, or a rejected Promise for bad input or anything off the wire contract.
-    #[napi(ts_return_type = "Promise<any>")]
+    #[napi]
     pub fn verify_capability<'env>(
         &self,
         env: &'env Env,
         args: Unknown<'_>,
-    ) -> Result<PromiseRaw<'env, Value>> {
+    ) -> Result<PromiseRaw<'env, VerifyAnswer>> {
         let req = sync(|| verify_request(&args))?;
         spawn_owned(env, &self.inner, |this| async move {
-            this.verify_capability(&req).await.map(|r| to_json(&r))
+            this.verify_capability(&req).await.map(VerifyAnswer::from)
         })
     }
 

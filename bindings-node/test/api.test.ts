@@ -12,6 +12,11 @@ describe("API against LocalHarbor", () => {
       const ok = await t.session.harbor.verifyCapability({ intentId: i.intentId, token: i.capabilityToken, operation: "search", requestedSpendCents: 30 });
       expect(ok.allow).toBe(true);
       expect(ok.remainingCents).toBe(70);
+      // The exact shape of the answer: every key of VerifyResult, absent values are null (not undefined).
+      expect(Object.keys(ok)).toEqual(["allow", "auditId", "tenant", "intentId", "code", "message", "decisionId", "remainingCents", "reasonCodes", "retryAfter", "approvalRequestId"]);
+      expect([ok.code, ok.retryAfter, ok.tenant, ok.intentId]).toEqual([null, null, t.harbor.tenantId, i.intentId]);
+      expect(ok.auditId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(Array.isArray(ok.reasonCodes)).toBe(true);
       const no = await t.session.harbor.verifyCapability({ intentId: i.intentId, token: i.capabilityToken, operation: "wire", requestedSpendCents: 1 });
       expect([no.allow, no.code]).toEqual([false, "operation_not_allowed"]);
       const { binding } = t.bind(["search"], 100);

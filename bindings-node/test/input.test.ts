@@ -217,6 +217,13 @@ describe("hostile caller input at every public entry point", () => {
     const body = pk.signPayeeEvidenceBinding(sign);
     const evid = bind({ payeeDid: i.payeeDid, payeeSigningSeed: seed });
     const any = (v: unknown) => v as never;
+    // Hostile objects: a getter or a Proxy trap that throws while the kit reads the field.
+    const throwing = <T extends object>(o: T, key: string): T => {
+      const c = { ...o };
+      Object.defineProperty(c, key, { enumerable: true, get: () => { throw new Error("getter threw"); } });
+      return c;
+    };
+    const trap = <T extends object>(o: T, key: string): T => new Proxy({ ...o }, { get: (x, k) => { if (k === key) throw new TypeError("trap threw"); return (x as Record<string | symbol, unknown>)[k]; } });
     return [
       ["open: options null", "options", () => pk.ServiceAccountHarborSession.open(any(null))],
       ["open: options a string", "options", () => pk.ServiceAccountHarborSession.open(any("https://x"))],
@@ -241,6 +248,10 @@ describe("hostile caller input at every public entry point", () => {
       ["verify: idempotencyKey 300 chars", "idempotencyKey", () => h.verifyCapability({ ...good, idempotencyKey: "k".repeat(300) })],
       ["verify: requestedSpendCents missing", "requestedSpendCents", () => h.verifyCapability({ ...good, requestedSpendCents: any(undefined) })],
       ["verify: requestedSpendCents 1e300", "requestedSpendCents", () => h.verifyCapability({ ...good, requestedSpendCents: 1e300 })],
+      ["verify: a getter that throws", "toolName", () => h.verifyCapability(throwing(good, "toolName"))],
+      ["verify: a Proxy trap that throws", "currency", () => h.verifyCapability(trap(good, "currency"))],
+      ["open: a getter that throws", "timeoutSeconds", () => pk.ServiceAccountHarborSession.open(throwing(open, "timeoutSeconds"))],
+      ["binding: an options getter that throws", "payeeDid", () => bind(throwing({}, "payeeDid"))],
       ["binding: harbor not a client", "harbor", () => new pk.CapabilityBinding(any({}), i.intentId, i.capabilityToken)],
       ["binding: intentId not a UUID", "intentId", () => bind({}, "nope")],
       ["binding: intentId a number", "intentId", () => bind({}, 7)],
