@@ -173,19 +173,84 @@ pub fn authorize_call(
     spend: i64,
     now: SystemTime,
 ) -> (TokenCheck, Vec<CallLimit>) {
-    let deny = |code, msg: String| (TokenCheck::Deny(code, msg), Vec::new());
+    match parse(root, token) {
+        Ok(t) => authorize_parsed(&t, tenant, intent, operation, spend, now),
+        Err(e) => (e, Vec::new()),
+    }
+}
+
+/// A token whose signatures verified under the root key, with its bytes.
+pub struct ParsedToken {
+    bytes: Vec<u8>,
+    biscuit: Biscuit,
+}
+
+/// Decodes `token` and verifies its signature chain under `root`.
+fn parse(root: &PublicKey, token: &str) -> Result<ParsedToken, TokenCheck> {
+    let deny = |msg: String| TokenCheck::Deny("invalid_token", msg);
     let Some(bytes) = decode_token_bytes(token) else {
-        return deny("invalid_token", "capability token is not base64".into());
+        return Err(deny("capability token is not base64".into()));
     };
-    let biscuit = match Biscuit::from(&bytes, root) {
-        Ok(b) => b,
-        Err(e) => {
-            return deny(
-                "invalid_token",
-                format!("capability token does not verify: {e}"),
-            )
-        }
-    };
+    match Biscuit::from(&bytes, root) {
+        Ok(biscuit) => Ok(ParsedToken { bytes, biscuit }),
+        Err(e) => Err(deny(format!("capability token does not verify: {e}"))),
+    }
+}
+
+/// Tokens whose signature chain this server already verified, by their text: the same
+/// bytes verify the same way under the server's one root key, so a token sent again
+/// skips the parse and the signature checks (every authorization check still runs per
+/// request, against that request's operation, spend and time). Bounded: emptied when full.
+#[derive(Default)]
+pub struct VerifiedTokens(parking_lot::Mutex<HashMap<String, std::sync::Arc<ParsedToken>>>);
+
+/// Most tokens [`VerifiedTokens`] keeps.
+const VERIFIED_TOKENS_MAX: usize = 1024;
+
+impl VerifiedTokens {
+    /// [`authorize_call`], with the signature chain of a token seen before not verified again.
+    #[allow(clippy::too_many_arguments)]
+    pub fn authorize_call(
+        &self,
+        root: &PublicKey,
+        token: &str,
+        tenant: &str,
+        intent: &str,
+        operation: &str,
+        spend: i64,
+        now: SystemTime,
+    ) -> (TokenCheck, Vec<CallLimit>) {
+        let known = self.0.lock().get(token).cloned();
+        let parsed = match known {
+            Some(t) => t,
+            None => match parse(root, token) {
+                Ok(t) => {
+                    let t = std::sync::Arc::new(t);
+                    let mut m = self.0.lock();
+                    if m.len() >= VERIFIED_TOKENS_MAX {
+                        m.clear();
+                    }
+                    m.insert(token.to_owned(), t.clone());
+                    t
+                }
+                Err(e) => return (e, Vec::new()),
+            },
+        };
+        authorize_parsed(&parsed, tenant, intent, operation, spend, now)
+    }
+}
+
+/// The authorization of one request against a verified token.
+fn authorize_parsed(
+    t: &ParsedToken,
+    tenant: &str,
+    intent: &str,
+    operation: &str,
+    spend: i64,
+    now: SystemTime,
+) -> (TokenCheck, Vec<CallLimit>) {
+    let deny = |code, msg: String| (TokenCheck::Deny(code, msg), Vec::new());
+    let (bytes, biscuit) = (&t.bytes, &t.biscuit);
     if biscuit.block_count() > MAX_TOKEN_BLOCKS {
         let n = biscuit.block_count();
         return deny(
@@ -219,7 +284,7 @@ pub fn authorize_call(
                 &[biscuit_auth::builder::boolean(true)],
             ))?
             .policy("allow if true")?
-            .build(&biscuit)
+            .build(biscuit)
     };
     let mut authz = match build() {
         Ok(a) => a,
@@ -294,7 +359,7 @@ pub fn authorize_call(
     }
     // The attenuation blocks' `max_calls`, read with the kit's reader (the
     // token verified above, so what it reads is what the holder signed).
-    match paybond_kit::attenuate::read_token_scope_bytes(&bytes) {
+    match paybond_kit::attenuate::read_token_scope_bytes(bytes) {
         Ok(scope) => {
             let ids: Vec<String> = biscuit
                 .revocation_identifiers()

@@ -85,6 +85,44 @@ pub fn verify(key: &VerifyingKey, token: &str, now_unix: u64) -> Result<Claims, 
     Ok(claims)
 }
 
+/// Claims of the tokens whose signature, algorithm and audience this server already checked,
+/// by their text: the same bytes verify the same way under the server's one key, so a token
+/// sent again skips the signature check. Expiry is checked on every use, on the dev clock.
+/// Bounded: emptied when full.
+#[derive(Default)]
+pub struct VerifiedJwts(parking_lot::Mutex<std::collections::HashMap<String, Claims>>);
+
+/// Most tokens [`VerifiedJwts`] keeps.
+const VERIFIED_JWTS_MAX: usize = 4096;
+
+impl VerifiedJwts {
+    /// [`verify`], with the signature of a token seen before not checked again.
+    pub fn verify(
+        &self,
+        key: &VerifyingKey,
+        token: &str,
+        now_unix: u64,
+    ) -> Result<Claims, JwtError> {
+        let known = self.0.lock().get(token).cloned();
+        let claims = match known {
+            Some(c) => c,
+            None => {
+                let c = verify(key, token, now_unix)?;
+                let mut m = self.0.lock();
+                if m.len() >= VERIFIED_JWTS_MAX {
+                    m.clear();
+                }
+                m.insert(token.to_owned(), c.clone());
+                c
+            }
+        };
+        if now_unix >= claims.exp {
+            return Err(JwtError::Expired);
+        }
+        Ok(claims)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -132,6 +132,8 @@ pub struct Keys {
     pub jwt: SigningKey,
     /// Biscuit root key of capability tokens.
     pub biscuit_root: biscuit_auth::KeyPair,
+    /// Its public half (derived once: deriving it is a scalar multiplication).
+    pub biscuit_root_public: biscuit_auth::PublicKey,
     /// Signs ledger entries.
     pub ledger: SigningKey,
     /// Signs Signal receipts.
@@ -161,6 +163,10 @@ pub struct App {
     pub clock: crate::clock::DevClock,
     /// How long an allow's reservation is held before the server releases it.
     pub reservation_hold: Duration,
+    /// Harbor JWTs whose signature already verified.
+    pub verified_jwts: crate::jwt::VerifiedJwts,
+    /// Capability tokens whose signature chain already verified.
+    pub verified_tokens: crate::captoken::VerifiedTokens,
 }
 
 /// Default of [`App::reservation_hold`].
@@ -215,10 +221,12 @@ impl App {
 
     /// [`App::new`] with a reservation hold.
     pub fn with_hold(jwt_ttl: Duration, reservation_hold: Duration) -> Self {
+        let biscuit_root = biscuit_auth::KeyPair::new();
         App {
             keys: Keys {
                 jwt: SigningKey::from_bytes(&random_seed()),
-                biscuit_root: biscuit_auth::KeyPair::new(),
+                biscuit_root_public: biscuit_root.public(),
+                biscuit_root,
                 ledger: SigningKey::from_bytes(&random_seed()),
                 signal: SigningKey::from_bytes(&random_seed()),
             },
@@ -229,6 +237,8 @@ impl App {
             // Capped so that `now + hold` never overflows.
             reservation_hold: reservation_hold
                 .min(Duration::from_secs(crate::clock::MAX_OFFSET_SECS)),
+            verified_jwts: Default::default(),
+            verified_tokens: Default::default(),
         }
     }
 

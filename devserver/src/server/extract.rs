@@ -3,7 +3,6 @@
 //! rejects with an [`ApiError`], so handlers hold only the happy path.
 
 use crate::error::ApiError;
-use crate::jwt;
 use crate::state::App;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
@@ -97,7 +96,8 @@ pub fn harbor_tenant(app: &App, h: &HeaderMap) -> Result<String, ApiError> {
 
 /// The `tid` of a valid Harbor JWT (signature, audience, expiry on the dev clock).
 pub fn jwt_tid(app: &App, token: &str) -> Result<String, ApiError> {
-    jwt::verify(&app.keys.jwt.verifying_key(), token, app.clock.now_unix())
+    app.verified_jwts
+        .verify(&app.keys.jwt.verifying_key(), token, app.clock.now_unix())
         .map(|c| c.tid)
         .map_err(|e| ApiError::new(401, "invalid_token", format!("Harbor JWT rejected: {e:?}")))
 }

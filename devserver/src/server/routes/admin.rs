@@ -123,7 +123,7 @@ pub async fn appeal(
 pub async fn keys(State(app): State<Arc<App>>) -> ApiResult {
     Ok(Json(json!({
         "jwt_public_key_hex": hex::encode(app.keys.jwt.verifying_key().as_bytes()),
-        "capability_root_public_key_hex": app.keys.biscuit_root.public().to_bytes_hex(),
+        "capability_root_public_key_hex": app.keys.biscuit_root_public.to_bytes_hex(),
         "ledger_public_key_hex": hex::encode(app.keys.ledger.verifying_key().as_bytes()),
         "signal_public_key_hex": hex::encode(app.keys.signal.verifying_key().as_bytes()),
     })))

@@ -5,7 +5,7 @@
 //! blocks are counted here, under the state lock that reserves
 //! (`max_calls_exceeded`).
 
-use crate::captoken::{self, CallLimit, TokenCheck};
+use crate::captoken::{CallLimit, TokenCheck};
 use crate::error::{ApiError, ApiResult};
 use crate::idempotency::{self, Idem, Scope};
 use crate::lifecycle::{self, ApprovalStatus, CallArgs, DecisionState};
@@ -299,10 +299,10 @@ pub async fn verify(
     // Token work happens outside the state lock.
     let now = app.clock.now();
     let check = if intent_exists {
-        let root = app.keys.biscuit_root.public();
+        let root = &app.keys.biscuit_root_public;
         let op = r.args.operation.as_str();
-        captoken::authorize_call(
-            &root,
+        app.verified_tokens.authorize_call(
+            root,
             &r.token,
             &tenant,
             &r.intent_id,
