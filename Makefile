@@ -166,13 +166,52 @@ bench-build: python-dev node-build
 	$(CARGO) build -q -p paybond-bench -p paybond-devserver
 
 .PHONY: lint
-lint: $(VENV)/.installed bindings-node/node_modules/.installed ## rustfmt --check, clippy -D warnings, ruff, mypy --strict, tsc --noEmit, biome lint
+lint: $(VENV)/.installed bindings-node/node_modules/.installed ## rustfmt --check, clippy -D warnings, ruff, mypy --strict, tsc --noEmit, biome lint, cargo deny
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(PY) -m ruff check .
 	$(PY) -m mypy --strict examples/python bindings-python/python/paybond_kit
 	cd bindings-node && npx --no-install tsc -p tsconfig.json --noEmit
 	cd bindings-node && npx --no-install biome lint --error-on-warnings lib test
+	$(MAKE) --no-print-directory deny
+
+# cargo-deny, built once into target/tools (a pinned version; `make clean` removes it).
+DENY_VERSION := 0.20.2
+DENY := $(ROOT)/target/tools/bin/cargo-deny
+DENY_RUN := $(DENY) --manifest-path $(ROOT)/Cargo.toml
+ADVISORY_DBS = $${PAYBOND_ADVISORY_DBS:-$${CARGO_HOME:-$$HOME/.cargo}/advisory-dbs}
+
+$(DENY):
+	$(CARGO) install -q --locked cargo-deny --version $(DENY_VERSION) --root $(ROOT)/target/tools
+
+.PHONY: deny
+deny: $(DENY) ## cargo deny (deny.toml): licenses, bans, sources; advisories from the RustSec database
+	$(DENY_RUN) check licenses bans sources
+	@db="$(ADVISORY_DBS)"; \
+	if ls -d "$$db"/advisory-db-* >/dev/null 2>&1; then \
+	  echo "cargo deny check advisories (database in $$db)"; \
+	  PAYBOND_ADVISORY_DBS="$$db" $(DENY_RUN) --offline check advisories; \
+	elif PAYBOND_ADVISORY_DBS="$$db" $(DENY_RUN) fetch db >/dev/null 2>&1; then \
+	  PAYBOND_ADVISORY_DBS="$$db" $(DENY_RUN) --offline check advisories; \
+	else \
+	  echo "deny: advisories NOT checked: the RustSec database cannot be fetched from GitHub here;"; \
+	  echo "      put a clone of github.com/rustsec/advisory-db at $$db/advisory-db-3157b0e258782691"; \
+	  echo "      (or set PAYBOND_ADVISORY_DBS) and run make deny again"; \
+	fi
+
+.PHONY: setup
+setup: $(VENV)/.installed bindings-node/node_modules/.installed $(NODE_LTS_BINS) ## Install every prerequisite (venv, node_modules, Node LTS binaries); each target also does it on demand
+
+.PHONY: fmt
+fmt: $(VENV)/.installed ## Format the Rust code (rustfmt) and apply ruff's safe fixes to the Python code
+	$(CARGO) fmt --all
+	$(PY) -m ruff check --fix .
+
+.PHONY: clean
+clean: ## Remove every build output and installed environment (target/, dist/, venvs, node_modules, caches)
+	rm -rf target dist $(VENV) .venv-mcp1 .cache bench/out bench/.ref-venv \
+	  bindings-node/dist bindings-node/native bindings-node/node_modules \
+	  docs/site docs/node/node_modules
 
 .PHONY: devserver
 devserver: ## Run the dev server binary on ports 8787 (Gateway) and 8788 (Harbor)
