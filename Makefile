@@ -187,14 +187,18 @@ $(DENY):
 .PHONY: deny
 deny: $(DENY) ## cargo deny (deny.toml): licenses, bans, sources; advisories from the RustSec database
 	$(DENY_RUN) check licenses bans sources
-	@db="$(ADVISORY_DBS)"; \
-	if ls -d "$$db"/advisory-db-* >/dev/null 2>&1; then \
-	  echo "cargo deny check advisories (database in $$db)"; \
-	  PAYBOND_ADVISORY_DBS="$$db" $(DENY_RUN) --offline check advisories; \
-	elif PAYBOND_ADVISORY_DBS="$$db" $(DENY_RUN) fetch db >/dev/null 2>&1; then \
-	  PAYBOND_ADVISORY_DBS="$$db" $(DENY_RUN) --offline check advisories; \
+	@db="$(ADVISORY_DBS)"; export PAYBOND_ADVISORY_DBS="$$db"; \
+	if out=$$($(DENY_RUN) fetch db 2>&1); then \
+	  echo "cargo deny check advisories (database fetched into $$db)"; \
+	  $(DENY_RUN) --offline check advisories; \
+	elif ls -d "$$db"/advisory-db-* >/dev/null 2>&1; then \
+	  clone=$$(ls -d "$$db"/advisory-db-* | head -1); \
+	  echo "deny: fetching the RustSec database failed ($$(echo "$$out" | tail -1)); checking against"; \
+	  echo "      the local clone $$clone (last commit $$(git -C "$$clone" log -1 --format=%cs 2>/dev/null))"; \
+	  $(DENY_RUN) --offline check advisories; \
 	else \
-	  echo "deny: advisories NOT checked: the RustSec database cannot be fetched from GitHub here;"; \
+	  echo "deny: advisories NOT checked: fetching the RustSec database failed:"; \
+	  echo "      $$(echo "$$out" | tail -1)"; \
 	  echo "      put a clone of github.com/rustsec/advisory-db at $$db/advisory-db-3157b0e258782691"; \
 	  echo "      (or set PAYBOND_ADVISORY_DBS) and run make deny again"; \
 	fi

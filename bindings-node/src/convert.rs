@@ -125,11 +125,22 @@ fn is_array(v: Js) -> bool {
 }
 
 /// Casts a value whose type was checked. `v` is `Some` for every type but `Undefined`.
+/// A getter or Proxy trap that throws inside the value (an element of an array, a property of
+/// an object) leaves no pending exception: it is cleared, and the error names `snake`.
 fn cast<V: FromNapiValue>(snake: &str, v: Js) -> KitResult<V> {
     match v {
-        Some(v) => unsafe { v.cast::<V>() }.map_err(unreadable(snake)),
+        Some(v) => unsafe { v.cast::<V>() }.map_err(|e| {
+            clear_pending(v);
+            unreadable(snake)(e)
+        }),
         None => Err(invalid(snake, "is missing")),
     }
+}
+
+/// Clears a JS exception left pending by a failed read (nothing happens when there is none).
+fn clear_pending(v: &Unknown<'_>) {
+    let mut pending = std::ptr::null_mut();
+    unsafe { sys::napi_get_and_clear_last_exception(v.value().env, &mut pending) };
 }
 
 /// A number-ish JS value as the core's [`HostNumber`], without judging it.
@@ -273,6 +284,7 @@ impl<'a> Fields<'a> {
             return Ok(None);
         };
         let mut name = FieldStyle::Camel.name(snake);
+        debug_assert!(!name.contains('\0'), "field names are literals without NUL");
         name.push('\0');
         let o = obj.value();
         let mut out = std::ptr::null_mut();
@@ -282,8 +294,7 @@ impl<'a> Fields<'a> {
         if status == sys::Status::napi_ok && !out.is_null() {
             return Ok(Some(unsafe { Unknown::from_raw_unchecked(o.env, out) }));
         }
-        let mut pending = std::ptr::null_mut();
-        unsafe { sys::napi_get_and_clear_last_exception(o.env, &mut pending) };
+        clear_pending(&obj.to_unknown());
         Err(invalid(
             snake,
             "cannot be read: reading the property threw an exception",

@@ -621,9 +621,17 @@ pub(crate) fn parse_verify_response(
         intent_echo(echoed_intent, intent, url)?;
         let remaining_cents = match v.get("remaining_cents") {
             None | Some(Value::Null) => None,
-            Some(n) => Some(n.as_i64().ok_or_else(|| {
-                Error::invalid_response(url, "`remaining_cents` is not an integer")
-            })?),
+            // Exact in every language the kit serves (JavaScript numbers stop at 2^53 - 1).
+            Some(n) => Some(
+                n.as_i64()
+                    .filter(|c| c.unsigned_abs() <= crate::input::MAX_SAFE_INTEGER)
+                    .ok_or_else(|| {
+                        Error::invalid_response(
+                            url,
+                            "`remaining_cents` is not an integer within +-(2^53 - 1)",
+                        )
+                    })?,
+            ),
         };
         let reason_codes = match v.get("reason_codes") {
             None | Some(Value::Null) => Vec::new(),

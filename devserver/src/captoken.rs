@@ -24,6 +24,7 @@ use biscuit_auth::error::{Logic, Token as TokenError};
 use biscuit_auth::{AuthorizerLimits, Biscuit, KeyPair, PublicKey};
 use paybond_kit::attenuate::{FACT_MAX_CALLS_ENFORCED, MAX_TOKEN_BLOCKS};
 use paybond_kit::capability::{decode_token_bytes, FACT_INTENT, FACT_TENANT};
+use paybond_kit::harbor::MAX_CAPABILITY_TOKEN_BYTES;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime};
 
@@ -185,24 +186,49 @@ pub struct ParsedToken {
     biscuit: Biscuit,
 }
 
-/// Decodes `token` and verifies its signature chain under `root`.
-fn parse(root: &PublicKey, token: &str) -> Result<ParsedToken, TokenCheck> {
-    let deny = |msg: String| TokenCheck::Deny("invalid_token", msg);
-    let Some(bytes) = decode_token_bytes(token) else {
-        return Err(deny("capability token is not base64".into()));
-    };
-    match Biscuit::from(&bytes, root) {
-        Ok(biscuit) => Ok(ParsedToken { bytes, biscuit }),
-        Err(e) => Err(deny(format!("capability token does not verify: {e}"))),
-    }
+fn invalid_token(msg: String) -> TokenCheck {
+    TokenCheck::Deny("invalid_token", msg)
 }
 
-/// Tokens whose signature chain this server already verified, by their text: the same
-/// bytes verify the same way under the server's one root key, so a token sent again
-/// skips the parse and the signature checks (every authorization check still runs per
-/// request, against that request's operation, spend and time). Bounded: emptied when full.
+/// Decodes `token` (at most [`MAX_CAPABILITY_TOKEN_BYTES`]).
+fn decode(token: &str) -> Result<Vec<u8>, TokenCheck> {
+    let bytes = decode_token_bytes(token)
+        .ok_or_else(|| invalid_token("capability token is not base64".into()))?;
+    if bytes.len() > MAX_CAPABILITY_TOKEN_BYTES {
+        let n = bytes.len();
+        return Err(invalid_token(format!(
+            "capability token is {n} bytes; at most {MAX_CAPABILITY_TOKEN_BYTES}"
+        )));
+    }
+    Ok(bytes)
+}
+
+/// Verifies the signature chain of `bytes` under `root` and its block count.
+fn parse_bytes(root: &PublicKey, bytes: Vec<u8>) -> Result<ParsedToken, TokenCheck> {
+    let biscuit = Biscuit::from(&bytes, root)
+        .map_err(|e| invalid_token(format!("capability token does not verify: {e}")))?;
+    if biscuit.block_count() > MAX_TOKEN_BLOCKS {
+        let n = biscuit.block_count();
+        return Err(invalid_token(format!(
+            "capability token has {n} blocks; at most {MAX_TOKEN_BLOCKS}"
+        )));
+    }
+    Ok(ParsedToken { bytes, biscuit })
+}
+
+/// Decodes `token` and verifies it under `root`.
+fn parse(root: &PublicKey, token: &str) -> Result<ParsedToken, TokenCheck> {
+    parse_bytes(root, decode(token)?)
+}
+
+/// Tokens whose signature chain and block count this server already verified, by their
+/// decoded bytes: the same bytes verify the same way under the server's one root key (the
+/// caller passes that key; it never changes), so a token sent again skips the parse and the
+/// signature checks. Every authorization check still runs per request, against that request's
+/// operation, spend and time. Bounded: at most [`VERIFIED_TOKENS_MAX`] tokens of at most
+/// [`MAX_CAPABILITY_TOKEN_BYTES`] each; emptied when full.
 #[derive(Default)]
-pub struct VerifiedTokens(parking_lot::Mutex<HashMap<String, std::sync::Arc<ParsedToken>>>);
+pub struct VerifiedTokens(parking_lot::Mutex<HashMap<Vec<u8>, std::sync::Arc<ParsedToken>>>);
 
 /// Most tokens [`VerifiedTokens`] keeps.
 const VERIFIED_TOKENS_MAX: usize = 1024;
@@ -220,17 +246,21 @@ impl VerifiedTokens {
         spend: i64,
         now: SystemTime,
     ) -> (TokenCheck, Vec<CallLimit>) {
-        let known = self.0.lock().get(token).cloned();
+        let bytes = match decode(token) {
+            Ok(b) => b,
+            Err(e) => return (e, Vec::new()),
+        };
+        let known = self.0.lock().get(&bytes).cloned();
         let parsed = match known {
             Some(t) => t,
-            None => match parse(root, token) {
+            None => match parse_bytes(root, bytes) {
                 Ok(t) => {
                     let t = std::sync::Arc::new(t);
                     let mut m = self.0.lock();
                     if m.len() >= VERIFIED_TOKENS_MAX {
                         m.clear();
                     }
-                    m.insert(token.to_owned(), t.clone());
+                    m.insert(t.bytes.clone(), t.clone());
                     t
                 }
                 Err(e) => return (e, Vec::new()),
@@ -251,13 +281,6 @@ fn authorize_parsed(
 ) -> (TokenCheck, Vec<CallLimit>) {
     let deny = |code, msg: String| (TokenCheck::Deny(code, msg), Vec::new());
     let (bytes, biscuit) = (&t.bytes, &t.biscuit);
-    if biscuit.block_count() > MAX_TOKEN_BLOCKS {
-        let n = biscuit.block_count();
-        return deny(
-            "invalid_token",
-            format!("capability token has {n} blocks; at most {MAX_TOKEN_BLOCKS}"),
-        );
-    }
     let limits = AuthorizerLimits {
         max_facts: 1000,
         max_iterations: 100,
