@@ -26,6 +26,7 @@ use paybond_kit::attenuate::{FACT_MAX_CALLS_ENFORCED, MAX_TOKEN_BLOCKS};
 use paybond_kit::capability::{decode_token_bytes, FACT_INTENT, FACT_TENANT};
 use paybond_kit::harbor::MAX_CAPABILITY_TOKEN_BYTES;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// What a new token grants.
@@ -228,50 +229,31 @@ fn parse(root: &PublicKey, token: &str) -> Result<ParsedToken, TokenCheck> {
 /// operation, spend and time. Bounded: at most [`VERIFIED_TOKENS_MAX`] tokens of at most
 /// [`MAX_CAPABILITY_TOKEN_BYTES`] each; emptied when full.
 #[derive(Default)]
-pub struct VerifiedTokens(parking_lot::Mutex<HashMap<Vec<u8>, std::sync::Arc<ParsedToken>>>);
+pub struct VerifiedTokens(parking_lot::Mutex<HashMap<Vec<u8>, Arc<ParsedToken>>>);
 
 /// Most tokens [`VerifiedTokens`] keeps.
 const VERIFIED_TOKENS_MAX: usize = 1024;
 
 impl VerifiedTokens {
-    /// [`authorize_call`], with the signature chain of a token seen before not verified again.
-    #[allow(clippy::too_many_arguments)]
-    pub fn authorize_call(
-        &self,
-        root: &PublicKey,
-        token: &str,
-        tenant: &str,
-        intent: &str,
-        operation: &str,
-        spend: i64,
-        now: SystemTime,
-    ) -> (TokenCheck, Vec<CallLimit>) {
-        let bytes = match decode(token) {
-            Ok(b) => b,
-            Err(e) => return (e, Vec::new()),
-        };
-        let known = self.0.lock().get(&bytes).cloned();
-        let parsed = match known {
-            Some(t) => t,
-            None => match parse_bytes(root, bytes) {
-                Ok(t) => {
-                    let t = std::sync::Arc::new(t);
-                    let mut m = self.0.lock();
-                    if m.len() >= VERIFIED_TOKENS_MAX {
-                        m.clear();
-                    }
-                    m.insert(t.bytes.clone(), t.clone());
-                    t
-                }
-                Err(e) => return (e, Vec::new()),
-            },
-        };
-        authorize_parsed(&parsed, tenant, intent, operation, spend, now)
+    /// `token` decoded and verified under `root` (the server's one root key), from the cache
+    /// when these bytes verified before; a token that does not verify is never kept.
+    pub fn get(&self, root: &PublicKey, token: &str) -> Result<Arc<ParsedToken>, TokenCheck> {
+        let bytes = decode(token)?;
+        if let Some(t) = self.0.lock().get(&bytes) {
+            return Ok(t.clone());
+        }
+        let t = Arc::new(parse_bytes(root, bytes)?);
+        let mut m = self.0.lock();
+        if m.len() >= VERIFIED_TOKENS_MAX {
+            m.clear();
+        }
+        m.insert(t.bytes.clone(), t.clone());
+        Ok(t)
     }
 }
 
-/// The authorization of one request against a verified token.
-fn authorize_parsed(
+/// The authorization of one request against a verified token (see [`authorize_call`]).
+pub fn authorize_parsed(
     t: &ParsedToken,
     tenant: &str,
     intent: &str,

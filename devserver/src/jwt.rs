@@ -51,6 +51,19 @@ pub enum JwtError {
 
 /// Verifies signature, algorithm, audience and expiry; returns the claims.
 pub fn verify(key: &VerifyingKey, token: &str, now_unix: u64) -> Result<Claims, JwtError> {
+    unexpired(verify_signed(key, token)?, now_unix)
+}
+
+/// `claims` unless they are past `exp` at `now_unix`.
+fn unexpired(claims: Claims, now_unix: u64) -> Result<Claims, JwtError> {
+    if now_unix >= claims.exp {
+        return Err(JwtError::Expired);
+    }
+    Ok(claims)
+}
+
+/// Verifies signature, algorithm and audience (not expiry); returns the claims.
+fn verify_signed(key: &VerifyingKey, token: &str) -> Result<Claims, JwtError> {
     let mut parts = token.split('.');
     let (Some(h), Some(p), Some(s), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -79,9 +92,6 @@ pub fn verify(key: &VerifyingKey, token: &str, now_unix: u64) -> Result<Claims, 
     if claims.aud != AUDIENCE {
         return Err(JwtError::Audience);
     }
-    if now_unix >= claims.exp {
-        return Err(JwtError::Expired);
-    }
     Ok(claims)
 }
 
@@ -107,7 +117,7 @@ impl VerifiedJwts {
         let claims = match known {
             Some(c) => c,
             None => {
-                let c = verify(key, token, now_unix)?;
+                let c = verify_signed(key, token)?;
                 let mut m = self.0.lock();
                 if m.len() >= VERIFIED_JWTS_MAX {
                     m.clear();
@@ -116,10 +126,7 @@ impl VerifiedJwts {
                 c
             }
         };
-        if now_unix >= claims.exp {
-            return Err(JwtError::Expired);
-        }
-        Ok(claims)
+        unexpired(claims, now_unix)
     }
 }
 

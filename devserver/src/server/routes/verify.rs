@@ -5,7 +5,7 @@
 //! blocks are counted here, under the state lock that reserves
 //! (`max_calls_exceeded`).
 
-use crate::captoken::{CallLimit, TokenCheck};
+use crate::captoken::{self, CallLimit, TokenCheck};
 use crate::error::{ApiError, ApiResult};
 use crate::idempotency::{self, Idem, Scope};
 use crate::lifecycle::{self, ApprovalStatus, CallArgs, DecisionState};
@@ -299,17 +299,16 @@ pub async fn verify(
     // Token work happens outside the state lock.
     let now = app.clock.now();
     let check = if intent_exists {
-        let root = &app.keys.biscuit_root_public;
-        let op = r.args.operation.as_str();
-        app.verified_tokens.authorize_call(
-            root,
-            &r.token,
-            &tenant,
-            &r.intent_id,
-            op,
-            r.args.spend,
-            now,
-        )
+        match app
+            .verified_tokens
+            .get(&app.keys.biscuit_root_public, &r.token)
+        {
+            Ok(token) => {
+                let op = r.args.operation.as_str();
+                captoken::authorize_parsed(&token, &tenant, &r.intent_id, op, r.args.spend, now)
+            }
+            Err(deny) => (deny, Vec::new()),
+        }
     } else {
         let msg = format!("no intent {} in this tenant", r.intent_id);
         (TokenCheck::Deny("intent_not_found", msg), Vec::new())
