@@ -241,9 +241,11 @@ def main() -> int:
             tsc = pool.submit(run, "node: tsc --strict (all snippets)", [str(NODE_MODULES / ".bin/tsc"), "-p", "."],
                               node_dir, base) if node_dir else None
             cargo = pool.submit(run, "rust: cargo build --examples",
-                                # --workspace: the features `cargo test --workspace` built with (-p would
-                                # resolve another feature set and rebuild the dependency tree)
-                                ["cargo", "build", "-q", "--workspace",
+                                # --workspace: the features `make test-rust` built with (-p would resolve
+                                # another feature set and rebuild the dependency tree); the bindings are
+                                # left out as there (maturin / napi build them, with their own environment)
+                                ["cargo", "build", "-q", "--workspace", "--exclude", "paybond-kit-python",
+                                 "--exclude", "paybond-kit-node",
                                  *[a for f in rs for a in ("--example", RUST_EXAMPLES.get(f.name, f.stem))]],
                                 ROOT, base, BUILD_TIMEOUT) if rs else None
             jobs = []

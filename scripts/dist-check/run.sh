@@ -15,7 +15,7 @@ trap 'rm -rf "$work"' EXIT
 say() { printf 'dist-check [%3ss] %s\n' "$SECONDS" "$*"; }
 die() { printf 'dist-check: FAILED: %s\n' "$*" >&2; exit 1; }
 # Runs "$@" with its output kept in a log, shown only when it fails.
-quiet() { local log="$work/log.$RANDOM"; "$@" >"$log" 2>&1 || { cat "$log" >&2; die "$*"; }; }
+quiet() { local log; log=$(mktemp "$work/log.XXXXXX"); "$@" >"$log" 2>&1 || { cat "$log" >&2; die "$*"; }; }
 
 # --- no Rust toolchain from here on ------------------------------------------------------
 clean_path=""
@@ -89,7 +89,9 @@ quiet npm install --prefix "$p" --no-audit --no-fund --prefer-offline --omit=opt
   }
   console.error("loaded without the platform package"); process.exit(1);') || die "the loader error without the platform package"
 
-for kind in esm cjs; do
+# The ESM and the CommonJS project are checked side by side (npm and tsc wait on each other's I/O).
+check_project() {
+  kind=$1
   p="$work/$kind"
   mkdir -p "$p"
   type=$([ $kind = esm ] && echo module || echo commonjs)
@@ -112,14 +114,22 @@ EOF
   # skipLibCheck off, so paybond-kit's own .d.ts files are checked too. Third-party ones have
   # errors of their own under this TypeScript (DOM types, @types/node): only errors in this
   # project's files or in paybond-kit's count (tsc still emits).
-  (cd "$p" && node node_modules/typescript/bin/tsc -p . >"$work/tsc.log" 2>&1 || true)
-  if grep -E '^(node_modules/paybond-kit/|[^/]+\.ts\()' "$work/tsc.log" >&2 || [ ! -f "$p/out/smoke.js" ]; then
+  (cd "$p" && node node_modules/typescript/bin/tsc -p . >"$work/tsc.$kind.log" 2>&1 || true)
+  if grep -E '^(node_modules/paybond-kit/|[^/]+\.ts\()' "$work/tsc.$kind.log" >&2 || [ ! -f "$p/out/smoke.js" ]; then
     die "tsc --strict in the $kind project"
   fi
   say "$kind ($type, nodenext, strict): README snippets, smoke$([ $kind = esm ] && echo ', examples/node') compile; paybond-kit's .d.ts check clean"
   for n in "${nodes[@]}"; do
     (cd "$p" && "$n" out/smoke.js)
   done
+}
+check_project esm >"$work/esm.log" 2>&1 &
+esm_pid=$!
+check_project cjs >"$work/cjs.log" 2>&1 &
+cjs_pid=$!
+for kind in esm cjs; do
+  pid=$([ $kind = esm ] && echo $esm_pid || echo $cjs_pid)
+  if wait "$pid"; then cat "$work/$kind.log"; else cat "$work/$kind.log" >&2; die "the $kind project"; fi
 done
 
 # --- the Node test suite on the release addon, on every Node version at once ---------------
