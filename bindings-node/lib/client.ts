@@ -493,6 +493,37 @@ export class CapabilityBinding {
     return out === null || out === undefined ? null : camel<Record<string, unknown>>(out);
   }
   /**
+   * For adapters: {@link finish} a call that succeeded without waiting for Harbor's answer (the
+   * reservation already holds its budget). Counted until it ends: {@link settle} waits for it, and
+   * so do closing the session and `LocalHarbor` reads; the pending request keeps the process
+   * alive. A failure is logged.
+   * @param toolName the tool (for the log line).
+   * @param callId the call.
+   * @internal
+   */
+  finishLater(toolName: string, callId: string): void {
+    let pending: Promise<void>;
+    try {
+      pending = this.g.finishLater(callId);
+    } catch (e) {
+      warnFinishFailed(toolName, callId, e);
+      return;
+    }
+    pending.catch((e: unknown) => warnFinishFailed(toolName, callId, e));
+  }
+  /**
+   * Wait until every spend completion this process sent in the background has ended.
+   *
+   * The agent adapters (LangChain / LangGraph JS, OpenAI Agents JS) send the `consumed`
+   * completion of a successful call in the background, so the run goes on without a second
+   * round trip; the reservation made at verify already holds the budget. Read Harbor's completion
+   * counters after `await binding.settle()` (`LocalHarbor` reads and closing the session settle
+   * by themselves). Each completion is bounded by the session's `deadlineSeconds`.
+   */
+  async settle(): Promise<void> {
+    await native.settle();
+  }
+  /**
    * For adapters: claim an allowed call for one run of its tool body, right before it starts.
    * `false` (no allow, already ran, or running now): the body must not run.
    * @internal
@@ -660,4 +691,16 @@ export function artifactsDigestHex(artifactsBlake3Hex: readonly string[]): strin
 export function jsonValueDigestHex(value: unknown, valueIsJsonText = false): string {
   const text = valueIsJsonText ? value : toJsonText("value", value);
   return callSync(() => native.jsonValueDigestHex(text as string));
+}
+
+/**
+ * Logs a spend completion that failed after its tool ran (never a second tool failure).
+ * @param name the tool.
+ * @param callId the call.
+ * @param e what the completion failed with.
+ * @internal
+ */
+export function warnFinishFailed(name: string, callId: string, e: unknown): void {
+  const code = (e as { code?: string })?.code ?? (e instanceof Error ? e.name : "error");
+  console.warn(`paybond-kit: completing the spend of ${name} (${callId}) failed: ${code}`);
 }

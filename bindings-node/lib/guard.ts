@@ -1,7 +1,7 @@
 /** Shared guard plumbing for the framework adapters (no framework imports here). */
 
 import { randomUUID } from "node:crypto";
-import { CapabilityBinding } from "./client.js";
+import { CapabilityBinding, warnFinishFailed } from "./client.js";
 import { callSync, fromNative, InvalidArgumentError, PaybondDeniedError, UnguardedToolError } from "./errors.js";
 import native from "./native-binding.js";
 import {
@@ -300,6 +300,11 @@ export interface GuardCoreOptions<A> {
   onDecision?: (e: GuardEvent) => void;
   onApproval?: OnApproval;
   unguarded?: readonly string[];
+  /**
+   * Complete a successful call without evidence in the background (agent adapters: the run goes
+   * on, the reservation holds the budget). Servers (MCP) answer only after the completion.
+   */
+  backgroundFinish?: boolean;
 }
 
 /** Hooks of one framework for {@link GuardCore.run}. */
@@ -324,8 +329,10 @@ export class GuardCore<A> {
   readonly onApproval: OnApproval | undefined;
   /** Names that run without Harbor (free tools), as the caller listed them. */
   readonly unguarded: ReadonlySet<string>;
+  readonly backgroundFinish: boolean;
 
   constructor(o: GuardCoreOptions<A>) {
+    this.backgroundFinish = o.backgroundFinish ?? false;
     this.spend = o.spend;
     this.onError = o.onError;
     this.evidence = o.evidence;
@@ -453,7 +460,8 @@ export class GuardCore<A> {
       throw e;
     }
     const succeeded = !(hooks.isError?.(result) ?? false);
-    await finishQuietly(binding, name, callId, succeeded);
+    if (succeeded && !this.evidence && this.backgroundFinish) binding.finishLater(name, callId);
+    else await finishQuietly(binding, name, callId, succeeded);
     let evidence: EvidenceReceipt | null = null;
     let evidenceError: string | null = null;
     let evidenceErrorCode: string | null = null;
@@ -491,7 +499,6 @@ export async function finishQuietly(binding: CapabilityBinding, name: string, ca
   try {
     await binding.finish(callId, succeeded);
   } catch (e) {
-    const code = (e as { code?: string })?.code ?? (e instanceof Error ? e.name : "error");
-    console.warn(`paybond-kit: completing the spend of ${name} (${callId}) failed: ${code}`);
+    warnFinishFailed(name, callId, e);
   }
 }

@@ -89,7 +89,7 @@ function core(o: PaybondMiddlewareOptions): GuardCore<ToolCallRequestLike> {
   if (!o.binding) throw new InvalidArgumentError("invalid argument `binding`: a paybond-kit CapabilityBinding is required", { field: "binding" });
   checkOptions(o.binding, onError, spend, o.onApproval);
   const unguarded = checkUnguarded(o.unguarded);
-  return new GuardCore({ spend, onError, evidence: o.evidence, onDecision: o.onDecision, onApproval: o.onApproval, unguarded });
+  return new GuardCore({ spend, onError, evidence: o.evidence, onDecision: o.onDecision, onApproval: o.onApproval, unguarded, backgroundFinish: true });
 }
 
 /**

@@ -479,7 +479,10 @@ function finishAfterInvoke(t: InvokableTool): void {
       };
     }
     const report = async (succeeded: boolean) => {
-      if (b) await finishQuietly(b, t.name, callId, succeeded);
+      // A success goes on at once (its completion is sent in the background: the reservation
+      // holds the budget); a failure releases its spend before the run goes on.
+      if (b && succeeded) b.finishLater(t.name, callId);
+      else if (b) await finishQuietly(b, t.name, callId, succeeded);
       // Called without the guardrail's allow (a direct invoke): nothing to report.
       if (allowed) st.g.emit({ toolName: t.name, callId, decision: allowed.decision, ran: parsed !== false, succeeded, approvalRequestId: allowed.approvalRequestId });
     };

@@ -167,14 +167,17 @@ export class LocalHarbor {
       ["probability", "probability"], ["field", "field"], ["value", "value"], ["method", "method"], ["body", "body"],
     ];
     for (const [k, w] of map) if (f[k] !== undefined) spec[w] = f[k];
+    settled();
     return callSync(() => this.s.addFault(spec));
   }
   /** Remove every fault. */
   clearFaults(): void {
+    settled();
     this.s.clearFaults();
   }
   /** Counters of one tenant (default: the seeded one). */
   stats(tenantId?: string): { exchanges: number; verifies: number; verifyAllows: number; verifyDenies: number; evidenceAccepted: number; evidenceReplays: number; [k: string]: number } {
+    settled();
     const all = this.s.stats() as { tenants: Record<string, Record<string, number>> };
     return camel(all.tenants[tenantId ?? this.tenantId] ?? {});
   }
@@ -192,6 +195,7 @@ export class LocalHarbor {
   }
   /** Move the dev clock ahead by whole `seconds`; returns how far ahead of real time it now is. */
   advanceClock(seconds: number): number {
+    settled();
     return callSync(() => this.s.advanceClock(seconds));
   }
   /** Decide an approval request as a reviewer would. */
@@ -203,12 +207,14 @@ export class LocalHarbor {
     if (decision !== "approve" && decision !== "reject") {
       throw new TypeError(`decision: expected "approve" or "reject", got ${String(decision)}`);
     }
+    settled();
     return camel(
       callSync(() => this.s.decideApproval(approvalRequestId, decision === "approve", options.reason, options.tenantId)),
     ) as Record<string, unknown>;
   }
   /** Stop both listeners (also what `await using` does). */
   async stop(): Promise<void> {
+    await native.settle();
     this.s.stop();
   }
   [asyncDispose](): Promise<void> {
@@ -295,14 +301,17 @@ export class HostileHarbor {
   }
   /** Requests the evil listener received (redirects followed). */
   evilHits(): number {
+    settled();
     return this.s.evilHits();
   }
   /** Requests the proxy listener received. */
   proxyHits(): number {
+    settled();
     return this.s.proxyHits();
   }
   /** Requests the main listener received for `route` since the last `setCase`. */
   hits(route: string): number {
+    settled();
     return this.s.hits(route);
   }
   caseIds(): string[] {
@@ -323,4 +332,17 @@ export class HostileHarbor {
   [inspect.custom](): string {
     return `HostileHarbor { url: ${JSON.stringify(this.url)}, evilUrl: ${JSON.stringify(this.evilUrl)}, proxyUrl: ${JSON.stringify(this.proxyUrl)} }`;
   }
+}
+
+/** Background spend completions of this process land before a LocalHarbor read or change. */
+function settled(): void {
+  callSync(() => native.settleSync());
+}
+
+/**
+ * How many spend completions this process sent in the background (a successful call of an
+ * agent adapter) are still on their way. `await binding.settle()` waits for them.
+ */
+export function pendingCompletions(): number {
+  return native.pendingCompletions();
 }

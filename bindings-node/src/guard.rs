@@ -119,6 +119,23 @@ impl ToolGuard {
         })
     }
 
+    /// `finish(callId, true)` without making the caller wait for Harbor's answer: the call id
+    /// is spent now and the completion is counted until it ends (`settle`, closing the session
+    /// and LocalHarbor reads wait for it). The promise settles when it ended (rejects with
+    /// its error); it keeps the process alive until then.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn finish_later<'env>(
+        &self,
+        env: &'env Env,
+        call_id: Unknown<'_>,
+    ) -> Result<PromiseRaw<'env, ()>> {
+        let id = sync(|| text("call_id", Some(&call_id)))?;
+        let fut = self
+            .inner
+            .finish_in_background(&id, paybond_kit::SpendOutcome::Consumed);
+        spawn_owned(env, &(), move |_| fut)
+    }
+
     /// Claims the call for one run of its tool body (see the core's `ToolGuard::claim`).
     #[napi]
     pub fn claim(&self, call_id: Unknown<'_>) -> Result<bool> {
@@ -216,4 +233,31 @@ fn camel(e: KitError) -> KitError {
         },
         other => other,
     }
+}
+
+/// Waits until every spend completion sent in the background (`finishLater`) has ended.
+#[napi(ts_return_type = "Promise<void>")]
+pub fn settle(env: &Env) -> Result<PromiseRaw<'_, ()>> {
+    spawn_owned(env, &(), |_| async {
+        paybond_kit::guard::settle().await;
+        Ok(())
+    })
+}
+
+/// Blocking `settle` (returns at once when none is running; LocalHarbor reads use it).
+#[napi]
+pub fn settle_sync() -> Result<()> {
+    if paybond_kit::guard::pending_completions() > 0 {
+        sync(|| {
+            napi::bindgen_prelude::block_on(paybond_kit::guard::settle());
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
+/// How many spend completions sent in the background are still running in this process.
+#[napi]
+pub fn pending_completions() -> u32 {
+    u32::try_from(paybond_kit::guard::pending_completions()).unwrap_or(u32::MAX)
 }

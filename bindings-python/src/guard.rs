@@ -3,7 +3,7 @@
 use crate::args::{self, host_number, opt_text, opt_text_map, text};
 use crate::convert::{from_py, invalid_argument, to_py_err, Json};
 use crate::harbor::HarborClientHandle;
-use crate::{awaitable, blocking, guarded, to_json};
+use crate::{awaitable, blocking, guarded, rt, to_json};
 use paybond_kit::guard::{EvidenceSigner, GuardOptions, ToolCall, ToolGuard};
 use paybond_kit::{Secret, SpendOutcome};
 
@@ -20,7 +20,37 @@ use serde_json::Value;
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ToolGuardHandle>()?;
     m.add_function(wrap_pyfunction!(check_spend, m)?)?;
+    m.add_function(wrap_pyfunction!(settle, m)?)?;
+    m.add_function(wrap_pyfunction!(settle_sync, m)?)?;
+    m.add_function(wrap_pyfunction!(pending_completions, m)?)?;
     Ok(())
+}
+
+/// Waits (awaitable) until every spend completion sent in the background has ended.
+#[pyfunction]
+fn settle(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    awaitable(py, async {
+        paybond_kit::guard::settle().await;
+        Ok(())
+    })
+}
+
+/// Blocking [`settle`] (the GIL released); returns at once when none is running.
+#[pyfunction]
+fn settle_sync(py: Python<'_>) -> PyResult<()> {
+    if paybond_kit::guard::pending_completions() == 0 {
+        return Ok(());
+    }
+    blocking(py, async {
+        paybond_kit::guard::settle().await;
+        Ok(())
+    })
+}
+
+/// How many spend completions sent in the background are still running in this process.
+#[pyfunction]
+fn pending_completions() -> usize {
+    paybond_kit::guard::pending_completions()
 }
 
 /// The spend as the core accepts it (an exact integer in `0..=2^53-1`), or
@@ -175,6 +205,20 @@ impl ToolGuardHandle {
                 .await
                 .map(|r| to_json(&r))
         })
+    }
+
+    /// `finish` without waiting for Harbor's answer: the call id is spent now and the
+    /// completion is sent by the kit's runtime (`settle` waits for it; so does closing the
+    /// session). A failure is logged.
+    fn finish_later(&self, call_id: &Bound<'_, PyAny>, succeeded: bool) -> PyResult<()> {
+        let id = text(call_id, "call_id")?;
+        let fut = self
+            .inner
+            .finish_in_background(&id, spend_outcome(succeeded));
+        // Nobody awaits the result: the core logged a failure. A panic is caught in the task
+        // (the count is given back as it unwinds).
+        drop(rt().spawn(paybond_kit::unwind::catch_unwind(fut)));
+        Ok(())
     }
 
     /// Claims the call for one run of its tool body (see the core's `ToolGuard::claim`).

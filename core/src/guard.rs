@@ -720,23 +720,56 @@ impl ToolGuard {
         call_id: &str,
         outcome: crate::harbor::SpendOutcome,
     ) -> Result<Option<crate::harbor::SpendCompletion>> {
-        let decision_id = {
-            let mut calls = self.calls.lock();
-            match calls.get_mut(call_id) {
-                Some(c) => {
-                    c.ran = true;
-                    c.running = false;
-                    match &c.decision {
-                        Decision::Allow { decision_id, .. } => decision_id.clone(),
-                        Decision::Deny { .. } | Decision::ApprovalRequired { .. } => None,
-                    }
-                }
-                None => None,
-            }
-        };
-        match decision_id.filter(|d| !d.is_empty()) {
+        match self.mark_run(call_id) {
             Some(id) => self.harbor.complete_decision(&id, outcome).await,
             None => Ok(None),
+        }
+    }
+
+    /// [`ToolGuard::finish`] without waiting for Harbor's answer. The call id is marked as
+    /// run now; the returned future sends the completion (spawn it on a runtime). Until it
+    /// ends it is counted: the session's close waits for it first, and so does [`settle`].
+    /// The reservation already holds the budget, so the next verify need not wait for it.
+    /// A completion that fails is logged (warn, target `paybond_kit::guard`) and is the
+    /// future's error; Harbor then releases the reservation after its hold period.
+    pub fn finish_in_background(
+        &self,
+        call_id: &str,
+        outcome: crate::harbor::SpendOutcome,
+    ) -> impl std::future::Future<Output = Result<()>> + Send + 'static {
+        let decision_id = self.mark_run(call_id);
+        let pending = decision_id
+            .as_ref()
+            .map(|_| self.harbor.inner.life.start_pending());
+        let harbor = self.harbor.clone();
+        let call_id = call_id.to_owned();
+        async move {
+            let _pending = pending;
+            let Some(id) = decision_id else {
+                return Ok(());
+            };
+            let done = harbor.complete_decision(&id, outcome).await;
+            if let Err(e) = &done {
+                tracing::warn!(
+                    call_id = %call_id,
+                    code = e.code(),
+                    "completing the spend ({}) in the background failed: {e}",
+                    outcome.as_str()
+                );
+            }
+            done.map(|_| ())
+        }
+    }
+
+    /// Marks `call_id` as run (single-use) and returns the decision id its allow carried.
+    fn mark_run(&self, call_id: &str) -> Option<String> {
+        let mut calls = self.calls.lock();
+        let c = calls.get_mut(call_id)?;
+        c.ran = true;
+        c.running = false;
+        match &c.decision {
+            Decision::Allow { decision_id, .. } => decision_id.clone().filter(|d| !d.is_empty()),
+            Decision::Deny { .. } | Decision::ApprovalRequired { .. } => None,
         }
     }
 
@@ -867,6 +900,17 @@ impl ToolGuard {
                 other => other,
             })
     }
+}
+
+/// Waits until every spend completion this process sent in the background
+/// ([`ToolGuard::finish_in_background`]) has ended. Each is bounded by its call's deadline.
+pub async fn settle() {
+    crate::session::PROCESS_PENDING.wait_idle().await;
+}
+
+/// How many background spend completions of this process are still running.
+pub fn pending_completions() -> usize {
+    crate::session::PROCESS_PENDING.count()
 }
 
 #[cfg(test)]

@@ -9,10 +9,10 @@ use crate::secret::Secret;
 use crate::signal::GatewaySignalClient;
 use crate::url::BaseUrl;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::{Notify, Semaphore, SemaphorePermit};
 
 /// Options for opening a session.
 #[derive(Clone, Debug)]
@@ -42,11 +42,89 @@ impl Default for SessionOptions {
 // Enough permits that `enter` never waits; `close` takes them all to drain.
 const PERMITS: u32 = 1 << 30;
 
+/// Requests sent on the caller's behalf after the caller moved on (spend completions
+/// sent in the background, [`crate::guard::ToolGuard::finish_in_background`]). Counted per
+/// session (its close waits for them) and per process ([`crate::guard::settle`]).
+pub(crate) struct Pending {
+    n: AtomicUsize,
+    // The process the count belongs to: a `fork()` child inherits the parent's count without
+    // its tasks, so a count from another process is void (the child starts from 0).
+    pid: AtomicU32,
+    idle: Notify,
+}
+
+impl Pending {
+    pub const fn new() -> Self {
+        Pending {
+            n: AtomicUsize::new(0),
+            pid: AtomicU32::new(0),
+            idle: Notify::const_new(),
+        }
+    }
+
+    fn enter(&self) {
+        let now = std::process::id();
+        if self.pid.load(Ordering::Acquire) != now {
+            self.n.store(0, Ordering::Release);
+            self.pid.store(now, Ordering::Release);
+        }
+        self.n.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn leave(&self) {
+        if self.pid.load(Ordering::Acquire) != std::process::id() {
+            return;
+        }
+        let before = self.n.fetch_sub(1, Ordering::AcqRel);
+        if before <= 1 {
+            self.n.store(0, Ordering::Release);
+            self.idle.notify_waiters();
+        }
+    }
+
+    /// How many are still running in this process.
+    pub fn count(&self) -> usize {
+        if self.pid.load(Ordering::Acquire) != std::process::id() {
+            return 0;
+        }
+        self.n.load(Ordering::Acquire)
+    }
+
+    /// Waits until none is running (each one is bounded by its call's deadline).
+    pub async fn wait_idle(&self) {
+        loop {
+            let notified = self.idle.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.count() == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// Every background request of this process.
+pub(crate) static PROCESS_PENDING: Pending = Pending::new();
+
+/// Held by one background request from the moment it is started until it ended
+/// (counted in its session and in the process).
+pub(crate) struct PendingGuard(Arc<Lifecycle>);
+
+impl Drop for PendingGuard {
+    fn drop(&mut self) {
+        self.0.pending.leave();
+        PROCESS_PENDING.leave();
+    }
+}
+
 /// Open/closed state shared by a session and its clients: in-flight calls
-/// hold a permit; closing refuses new calls and waits for the permits.
+/// hold a permit; closing waits for the background requests, then refuses new
+/// calls and waits for the permits.
 pub(crate) struct Lifecycle {
     closed: AtomicBool,
     sem: Semaphore,
+    pending: Pending,
 }
 
 impl Lifecycle {
@@ -54,7 +132,15 @@ impl Lifecycle {
         Arc::new(Lifecycle {
             closed: AtomicBool::new(false),
             sem: Semaphore::new(PERMITS as usize),
+            pending: Pending::new(),
         })
+    }
+
+    /// Counts one background request until the guard is dropped.
+    pub fn start_pending(self: &Arc<Self>) -> PendingGuard {
+        self.pending.enter();
+        PROCESS_PENDING.enter();
+        PendingGuard(self.clone())
     }
 
     pub fn enter(&self) -> Result<SemaphorePermit<'_>> {
@@ -73,6 +159,8 @@ impl Lifecycle {
     }
 
     pub async fn close(&self) {
+        // Background completions still need the session: let them land first.
+        self.pending.wait_idle().await;
         self.closed.store(true, Ordering::Release);
         if let Ok(all) = self.sem.acquire_many(PERMITS).await {
             all.forget();

@@ -617,3 +617,45 @@ async fn an_oversized_capability_token_is_refused_before_it_is_read() {
     assert_eq!(err.code(), "invalid_argument", "{err:?}");
     assert!(err.to_string().contains("capability_token"), "{err}");
 }
+
+/// `finish_in_background`: the call id is spent at once, the completion is counted until it
+/// lands, `settle` waits for it, and closing the session lets it land before refusing calls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn background_completion_is_counted_settled_and_drained_by_close() {
+    use paybond_kit::guard::{pending_completions, settle};
+    use paybond_kit::SpendOutcome;
+    let h = harbor_with_ttl(900).await;
+    let s = open(&h, quick_options()).await;
+    let (g, _) = guard_for(&h, &s, &["search"], 1000).await;
+    let tenant = h.tenant_id.clone();
+
+    assert!(g.authorize(&call("search", "b1"), 100).await.is_allow());
+    h.add_fault(Fault::new("/v1/spend/decisions/*", FaultKind::Latency).latency_ms(300));
+    let task = tokio::spawn(g.finish_in_background("b1", SpendOutcome::Consumed));
+    assert_eq!(pending_completions(), 1, "counted from the moment it started");
+    assert_eq!(
+        deny_code(&g.authorize(&call("search", "b1"), 100).await),
+        "call_replayed",
+        "the id is spent before the completion lands"
+    );
+    settle().await;
+    assert_eq!(pending_completions(), 0);
+    assert_eq!(h.stats(&tenant).decisions_consumed, 1);
+    task.await.unwrap().unwrap();
+
+    // A call without an allow has nothing to complete: nothing is counted.
+    tokio::spawn(g.finish_in_background("never-allowed", SpendOutcome::Consumed))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(pending_completions(), 0);
+
+    // close() waits for a background completion before it refuses new calls.
+    assert!(g.authorize(&call("search", "b2"), 100).await.is_allow());
+    h.add_fault(Fault::new("/v1/spend/decisions/*", FaultKind::Latency).latency_ms(300));
+    let task = tokio::spawn(g.finish_in_background("b2", SpendOutcome::Consumed));
+    s.close().await;
+    assert_eq!(pending_completions(), 0);
+    task.await.unwrap().unwrap();
+    assert_eq!(h.stats(&tenant).decisions_consumed, 2);
+}

@@ -209,8 +209,12 @@ class GuardCore:
         on_decision: Callable[[GuardEvent], None] | None,
         on_approval: Callable[[ApprovalRequest], Any] | None = None,
         unguarded: Any = (),
+        background_finish: bool = False,
     ) -> None:
         check_options(binding, on_error, requested_spend_cents, evidence, on_decision, on_approval)
+        #: Complete a successful call without evidence in the background (agent adapters: the
+        #: run goes on, the reservation holds the budget). Servers (MCP) answer only after it.
+        self.background_finish = background_finish
         self.binding = binding
         self.spend = requested_spend_cents
         self.on_error: OnError = on_error
@@ -395,7 +399,10 @@ class GuardCore:
             self._emit(GuardEvent(name, call_id, decision, ran=True, succeeded=done, approval_request_id=approval_id))
             raise
         succeeded = not (is_error is not None and is_error(result))
-        await self._finish(binding, name, call_id, succeeded=succeeded)
+        if succeeded and self.evidence is None and self.background_finish:
+            self._finish_later(binding, name, call_id)
+        else:
+            await self._finish(binding, name, call_id, succeeded=succeeded)
         receipt, err = None, None
         if succeeded and self.evidence is not None:
             try:
@@ -438,7 +445,10 @@ class GuardCore:
             self._emit(GuardEvent(name, call_id, decision, ran=True, succeeded=done, approval_request_id=approval_id))
             raise
         succeeded = not (is_error is not None and is_error(result))
-        self._finish_sync(binding, name, call_id, succeeded=succeeded)
+        if succeeded and self.evidence is None and self.background_finish:
+            self._finish_later(binding, name, call_id)
+        else:
+            self._finish_sync(binding, name, call_id, succeeded=succeeded)
         receipt, err = None, None
         if succeeded and self.evidence is not None:
             try:
@@ -460,6 +470,13 @@ class GuardCore:
         try:
             await binding.finish(call_id, succeeded=succeeded)
         except Exception as e:  # the tool already ran: report, never turn it into a second failure
+            logger.warning("paybond_kit: completing the spend of %s (%s) failed: %s", name, call_id,
+                           e.code if isinstance(e, PaybondError) else type(e).__name__)
+
+    def _finish_later(self, binding: CapabilityBinding, name: str, call_id: str) -> None:
+        try:
+            binding._finish_later(call_id)
+        except Exception as e:
             logger.warning("paybond_kit: completing the spend of %s (%s) failed: %s", name, call_id,
                            e.code if isinstance(e, PaybondError) else type(e).__name__)
 

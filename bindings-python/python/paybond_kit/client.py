@@ -23,6 +23,7 @@ Redirects are never followed; only 2xx ``application/json`` answers are success.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import uuid
 from types import TracebackType
 from typing import Any, Literal, Mapping, Sequence
@@ -45,6 +46,10 @@ from .types import (
     SignedEvidence,
     VerifyResult,
 )
+
+# Spend completions still on their way when the interpreter exits land first (each is bounded
+# by its session's deadline).
+atexit.register(_native.settle_sync)
 
 __all__ = [
     "ServiceAccountHarborSession",
@@ -697,6 +702,28 @@ class CapabilityBinding:
         _no_running_loop("finish_sync")
         out: dict[str, Any] | None = self._g.finish_sync(call_id, succeeded)
         return out
+
+    def _finish_later(self, call_id: str) -> None:
+        """For adapters: :meth:`finish` a call that succeeded without waiting for Harbor's
+        answer (the reservation already holds its budget). Counted until it ends:
+        :meth:`settle` waits for it, so does closing the session and the interpreter's exit."""
+        self._g.finish_later(call_id, True)
+
+    async def settle(self) -> None:
+        """Wait until every spend completion this process sent in the background has ended.
+
+        The agent adapters (LangGraph / LangChain, OpenAI Agents) send the ``consumed``
+        completion of a successful call in the background, so the run goes on without a
+        second round trip; the reservation made at verify already holds the budget. Read
+        Harbor's completion counters after ``await binding.settle()`` (``LocalHarbor`` reads,
+        ``aclose()`` / ``close()`` of the session and interpreter exit settle by themselves).
+        Each completion is bounded by the session's ``deadline_seconds``; a failed one is logged.
+        """
+        await _native.settle()
+
+    def settle_sync(self) -> None:
+        """Blocking :meth:`settle`."""
+        _native.settle_sync()
 
     def _claim(self, call_id: str) -> bool:
         """For adapters: claim an allowed call for one run of its tool body, right before it

@@ -137,7 +137,8 @@ class _LangGraphGuard:
         if binding is None:
             raise _invalid_argument("binding", "a paybond_kit.CapabilityBinding is required")
         self.binding = binding
-        self.core = GuardCore(binding, spend, on_error, evidence, on_decision, on_approval, unguarded)
+        self.core = GuardCore(binding, spend, on_error, evidence, on_decision, on_approval, unguarded,
+                              background_finish=True)
         log_unguarded(self.core.unguarded, "LangGraph guard")
 
     def _dynamic(self, request: ToolCallRequest, name: str, call_id: str) -> ToolResult | None:

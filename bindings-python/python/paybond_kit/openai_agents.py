@@ -103,7 +103,7 @@ class _Guardrail:
     def __init__(self, binding: CapabilityBinding | None, spend: SpendSpec,
                  on_decision: Callable[[GuardEvent], None] | None, on_approval: OnApproval | None) -> None:
         self.binding = binding
-        self.core = GuardCore(binding, spend, "deny", None, on_decision, on_approval)
+        self.core = GuardCore(binding, spend, "deny", None, on_decision, on_approval, background_finish=True)
         #: call ids whose needs_approval check answered "approval required" (the SDK pauses them).
         self.paused: set[str] = set()
         #: the decision the needs_approval check already got for a call (the guardrail reuses it:

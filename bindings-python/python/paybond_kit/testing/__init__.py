@@ -25,7 +25,7 @@ from typing import Any, Literal, Mapping, Sequence
 from .. import _native
 from ..types import DevIntent
 
-__all__ = ["LocalHarbor", "HostileHarbor", "DevIntent", "FAULT_KINDS"]
+__all__ = ["LocalHarbor", "HostileHarbor", "DevIntent", "FAULT_KINDS", "pending_completions"]
 
 #: Fault kinds the dev server can inject (``add_fault(kind=...)``).
 FAULT_KINDS = (
@@ -77,6 +77,7 @@ class LocalHarbor:
 
     def stop(self) -> None:
         """Stop both listeners."""
+        _native.settle_sync()  # background spend completions land first
         if self._srv is not None:
             self._srv.stop()
             self._srv = None
@@ -205,6 +206,7 @@ class LocalHarbor:
         Raises:
             ValueError: an unknown ``kind``.
         """
+        _native.settle_sync()  # background spend completions land first
         if kind not in FAULT_KINDS:
             raise ValueError(f"kind: expected one of {', '.join(FAULT_KINDS)}, got {kind!r}")
         spec: dict[str, Any] = {"route": route, "kind": kind}
@@ -218,19 +220,23 @@ class LocalHarbor:
 
     def clear_faults(self) -> None:
         """Remove every fault."""
+        _native.settle_sync()  # background spend completions land first
         self._s.clear_faults()
 
     def faults(self) -> list[dict[str, Any]]:
         """The faults still in force."""
+        _native.settle_sync()  # background spend completions land first
         return list(self._s.faults())
 
     def stats(self, tenant_id: str | None = None) -> dict[str, Any]:
         """Counters (exchanges, verifies, evidence accepted, ...) of one tenant (default: the seeded one)."""
+        _native.settle_sync()  # background spend completions land first
         all_stats: dict[str, Any] = self._s.stats()
         return dict(all_stats["tenants"].get(tenant_id or self.tenant_id, {}))
 
     def all_stats(self) -> dict[str, Any]:
         """Per-tenant counters and totals."""
+        _native.settle_sync()  # background spend completions land first
         return dict(self._s.stats())
 
     def create_tenant(self, tenant_id: str | None = None) -> tuple[str, str]:
@@ -244,12 +250,14 @@ class LocalHarbor:
     def advance_clock(self, seconds: int) -> int:
         """Move the dev clock ahead by whole ``seconds`` (JWT expiry, deadlines, reservation
         holds are measured on it); returns how far ahead of real time it now is."""
+        _native.settle_sync()  # background spend completions land first
         return self._s.advance_clock(seconds)
 
     def decide_approval(
         self, approval_request_id: str, decision: str, *, reason: str | None = None, tenant_id: str | None = None
     ) -> dict[str, Any]:
         """Decide an approval request as a reviewer would (``decision``: ``"approve"`` or ``"reject"``)."""
+        _native.settle_sync()  # background spend completions land first
         if decision not in ("approve", "reject"):
             raise ValueError(f'decision: expected "approve" or "reject", got {decision!r}')
         out: dict[str, Any] = self._s.decide_approval(approval_request_id, decision == "approve", reason, tenant_id)
@@ -344,15 +352,18 @@ class HostileHarbor:
 
     def evil_hits(self) -> int:
         """Requests the evil listener received since start (a redirect was followed)."""
+        _native.settle_sync()  # background spend completions land first
         return self._h.evil_hits()
 
     def proxy_hits(self) -> int:
         """Requests the proxy listener received since start."""
+        _native.settle_sync()  # background spend completions land first
         return self._h.proxy_hits()
 
     def hits(self, route: str) -> int:
         """Requests for ``route`` (``exchange``, ``verify``, ``evidence``, ``principal``,
         ``signal_receipt``, ``ledger_tip`` or ``other``) since the last :meth:`set_case`."""
+        _native.settle_sync()  # background spend completions land first
         return self._h.hits(route)
 
     def case_ids(self) -> list[str]:
@@ -369,6 +380,7 @@ class HostileHarbor:
 
     def close(self) -> None:
         """Stop every listener and end open connections."""
+        _native.settle_sync()  # background spend completions land first
         if self._s is not None:
             self._s.shutdown()
             self._s = None
@@ -387,3 +399,9 @@ class HostileHarbor:
 
     def __repr__(self) -> str:
         return "HostileHarbor(closed)" if self._s is None else f"HostileHarbor(url={self.url!r})"
+
+
+def pending_completions() -> int:
+    """How many spend completions this process sent in the background (a successful call of an
+    agent adapter) are still on their way; ``await binding.settle()`` waits for them."""
+    return _native.pending_completions()
