@@ -226,7 +226,7 @@ fn parse(root: &PublicKey, token: &str) -> Result<ParsedToken, TokenCheck> {
 /// decoded bytes: the same bytes verify the same way under the server's one root key (the
 /// caller passes that key; it never changes), so a token sent again skips the parse and the
 /// signature checks. Every authorization check still runs per request, against that request's
-/// operation, spend and time. Bounded: at most [`VERIFIED_TOKENS_MAX`] tokens of at most
+/// operation, spend and time. Bounded: at most 1024 tokens (`VERIFIED_TOKENS_MAX`) of at most
 /// [`MAX_CAPABILITY_TOKEN_BYTES`] each; emptied when full.
 #[derive(Default)]
 pub struct VerifiedTokens(parking_lot::Mutex<HashMap<Vec<u8>, Arc<ParsedToken>>>);
