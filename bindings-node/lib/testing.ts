@@ -297,6 +297,7 @@ export class HostileHarbor {
    * (the first exchange is good, the next Harbor request answers 401, the re-mint gets the case).
    */
   setCase(id: string | null, exchangeMode: "every" | "after_first" = "every"): void {
+    settled();
     callSync(() => this.s.setCase(id, exchangeMode));
   }
   /** Requests the evil listener received (redirects followed). */
@@ -321,6 +322,7 @@ export class HostileHarbor {
     return (this.s.case(id) as HostileCase | null) ?? null;
   }
   async dispose(): Promise<void> {
+    await native.settle();
     this.s.shutdown();
   }
   [asyncDispose](): Promise<void> {

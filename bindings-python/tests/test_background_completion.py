@@ -150,3 +150,27 @@ def test_interpreter_exit_waits_for_background_completions(harbor: LocalHarbor) 
     assert r.returncode == 0, r.stderr
     assert "pending 1 paid 100" in r.stdout, r.stdout
     assert harbor.stats()["decisions_consumed"] == 1, "the completion was lost at exit"
+
+
+async def test_openai_agents_success_goes_on_before_the_completion_lands(make_binding: BindingFactory,
+                                                                         harbor: LocalHarbor) -> None:
+    from agents import Agent, Runner, function_tool
+
+    from paybond_kit.openai_agents import guard_function_tools
+
+    from .scripted import ScriptedAgentsModel
+
+    @function_tool
+    def book(cost_cents: int) -> str:
+        """Book (succeeds)."""
+        return f"booked {cost_cents}"
+
+    binding, _ = make_binding(["book"], 500)
+    tools = guard_function_tools([book], binding, requested_spend_cents=100)
+    harbor.add_fault(COMPLETE, "latency", latency_ms=800)
+    model = ScriptedAgentsModel([("book", {"cost_cents": 100})])
+    result = await Runner.run(Agent(name="a", model=model, tools=tools), "go")
+    assert result.final_output == "done"
+    assert pending_completions() == 1, "the run did not wait for the completion"
+    await binding.settle()
+    assert harbor.stats()["decisions_consumed"] == 1

@@ -728,7 +728,8 @@ impl ToolGuard {
 
     /// [`ToolGuard::finish`] without waiting for Harbor's answer. The call id is marked as
     /// run now; the returned future sends the completion (spawn it on a runtime). Until it
-    /// ends it is counted: the session's close waits for it first, and so does [`settle`].
+    /// ends it is counted and holds a permit of the session: [`settle`] waits for it, and the
+    /// session's close (which refuses new calls at once) waits for it too.
     /// The reservation already holds the budget, so the next verify need not wait for it.
     /// A completion that fails is logged (warn, target `paybond_kit::guard`) and is the
     /// future's error; Harbor then releases the reservation after its hold period.
@@ -738,17 +739,21 @@ impl ToolGuard {
         outcome: crate::harbor::SpendOutcome,
     ) -> impl std::future::Future<Output = Result<()>> + Send + 'static {
         let decision_id = self.mark_run(call_id);
+        // Counted (and holding a session permit) from now on; a closed session refuses it.
         let pending = decision_id
             .as_ref()
             .map(|_| self.harbor.inner.life.start_pending());
         let harbor = self.harbor.clone();
         let call_id = call_id.to_owned();
         async move {
-            let _pending = pending;
-            let Some(id) = decision_id else {
+            let (Some(id), Some(pending)) = (decision_id, pending) else {
                 return Ok(());
             };
-            let done = harbor.complete_decision(&id, outcome).await;
+            let done = match &pending {
+                Ok(held) => harbor.complete_decision_held(&id, outcome, held).await,
+                Err(e) => Err(e.clone()),
+            };
+            drop(pending);
             if let Err(e) = &done {
                 tracing::warn!(
                     call_id = %call_id,

@@ -401,7 +401,23 @@ impl HarborClient {
         body: Option<Bytes>,
         idempotency_key: Option<&str>,
     ) -> Result<Resp> {
-        let _permit = self.inner.life.enter()?;
+        self.call_in(method, url, body, idempotency_key, None).await
+    }
+
+    /// [`HarborClient::call`]; with `held`, the caller already holds a permit of the session
+    /// (a background request), so a session that is closing lets it through.
+    async fn call_in(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<Bytes>,
+        idempotency_key: Option<&str>,
+        held: Option<&crate::session::PendingGuard>,
+    ) -> Result<Resp> {
+        let _permit = match held {
+            Some(_) => None,
+            None => Some(self.inner.life.enter()?),
+        };
         let deadline = self.inner.http.call_deadline();
         let mut token = self.inner.tokens.token_by(deadline).await?;
         let mut reminted = false;
@@ -794,7 +810,20 @@ impl HarborClient {
         decision_id: &str,
         outcome: SpendOutcome,
     ) -> Result<Option<SpendCompletion>> {
-        crate::unwind::catch_unwind(self.complete_inner(decision_id, outcome))
+        crate::unwind::catch_unwind(self.complete_inner(decision_id, outcome, None))
+            .await
+            .map_err(|e| self.scrub(e))
+    }
+
+    /// [`HarborClient::complete_decision`] sent in the background: `held` is the session
+    /// permit it took when it started, so it still goes out while the session closes.
+    pub(crate) async fn complete_decision_held(
+        &self,
+        decision_id: &str,
+        outcome: SpendOutcome,
+        held: &crate::session::PendingGuard,
+    ) -> Result<Option<SpendCompletion>> {
+        crate::unwind::catch_unwind(self.complete_inner(decision_id, outcome, Some(held)))
             .await
             .map_err(|e| self.scrub(e))
     }
@@ -803,6 +832,7 @@ impl HarborClient {
         &self,
         decision_id: &str,
         outcome: SpendOutcome,
+        held: Option<&crate::session::PendingGuard>,
     ) -> Result<Option<SpendCompletion>> {
         use std::sync::atomic::Ordering;
         // A Harbor that answered 404 on the route has none: do not ask on every call.
@@ -827,7 +857,10 @@ impl HarborClient {
             serde_json::to_vec(&serde_json::json!({ "outcome": outcome.as_str() }))
                 .map_err(Error::signing)?,
         );
-        let resp = match self.call(Method::POST, &url, Some(body), Some(&key)).await {
+        let resp = match self
+            .call_in(Method::POST, &url, Some(body), Some(&key), held)
+            .await
+        {
             Err(Error::HarborHttp {
                 status_code: 404,
                 body_text,

@@ -9,10 +9,10 @@ use crate::secret::Secret;
 use crate::signal::GatewaySignalClient;
 use crate::url::BaseUrl;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Notify, Semaphore, SemaphorePermit};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 
 /// Options for opening a session.
 #[derive(Clone, Debug)]
@@ -42,52 +42,58 @@ impl Default for SessionOptions {
 // Enough permits that `enter` never waits; `close` takes them all to drain.
 const PERMITS: u32 = 1 << 30;
 
-/// Requests sent on the caller's behalf after the caller moved on (spend completions
-/// sent in the background, [`crate::guard::ToolGuard::finish_in_background`]). Counted per
-/// session (its close waits for them) and per process ([`crate::guard::settle`]).
+/// Requests sent on the caller's behalf after the caller moved on (spend completions sent
+/// in the background, [`crate::guard::ToolGuard::finish_in_background`]), counted per process
+/// ([`crate::guard::settle`] waits for the count to reach 0). Each one also holds a permit of
+/// its session, so the session's close waits for it.
 pub(crate) struct Pending {
-    n: AtomicUsize,
-    // The process the count belongs to: a `fork()` child inherits the parent's count without
-    // its tasks, so a count from another process is void (the child starts from 0).
-    pid: AtomicU32,
+    // (the process the count belongs to, the count). A `fork()` child inherits the parent's
+    // count without its tasks: a count of another process is void, the child starts from 0.
+    state: std::sync::Mutex<(u32, usize)>,
     idle: Notify,
 }
 
 impl Pending {
     pub const fn new() -> Self {
         Pending {
-            n: AtomicUsize::new(0),
-            pid: AtomicU32::new(0),
+            state: std::sync::Mutex::new((0, 0)),
             idle: Notify::const_new(),
         }
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, (u32, usize)> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn enter(&self) {
         let now = std::process::id();
-        if self.pid.load(Ordering::Acquire) != now {
-            self.n.store(0, Ordering::Release);
-            self.pid.store(now, Ordering::Release);
+        let mut g = self.lock();
+        if g.0 != now {
+            *g = (now, 0);
         }
-        self.n.fetch_add(1, Ordering::AcqRel);
+        g.1 += 1;
     }
 
     fn leave(&self) {
-        if self.pid.load(Ordering::Acquire) != std::process::id() {
+        let mut g = self.lock();
+        if g.0 != std::process::id() || g.1 == 0 {
             return;
         }
-        let before = self.n.fetch_sub(1, Ordering::AcqRel);
-        if before <= 1 {
-            self.n.store(0, Ordering::Release);
+        g.1 -= 1;
+        if g.1 == 0 {
+            drop(g);
             self.idle.notify_waiters();
         }
     }
 
     /// How many are still running in this process.
     pub fn count(&self) -> usize {
-        if self.pid.load(Ordering::Acquire) != std::process::id() {
-            return 0;
+        let g = self.lock();
+        if g.0 == std::process::id() {
+            g.1
+        } else {
+            0
         }
-        self.n.load(Ordering::Acquire)
     }
 
     /// Waits until none is running (each one is bounded by its call's deadline).
@@ -104,54 +110,63 @@ impl Pending {
     }
 }
 
+fn closed_error() -> Error {
+    Error::SessionClosed {
+        message: "the session was closed; open a new one".into(),
+    }
+}
+
 /// Every background request of this process.
 pub(crate) static PROCESS_PENDING: Pending = Pending::new();
 
-/// Held by one background request from the moment it is started until it ended
-/// (counted in its session and in the process).
-pub(crate) struct PendingGuard(Arc<Lifecycle>);
+/// Held by one background request from the moment it is started until it ended: counted in
+/// the process, and a permit of its session (the session's close waits for it; the request
+/// itself is let through while the session closes).
+pub(crate) struct PendingGuard {
+    _permit: OwnedSemaphorePermit,
+}
 
 impl Drop for PendingGuard {
     fn drop(&mut self) {
-        self.0.pending.leave();
         PROCESS_PENDING.leave();
     }
 }
 
-/// Open/closed state shared by a session and its clients: in-flight calls
-/// hold a permit; closing waits for the background requests, then refuses new
-/// calls and waits for the permits.
+/// Open/closed state shared by a session and its clients: in-flight calls and background
+/// requests hold a permit; closing refuses new calls at once, then waits for the permits.
 pub(crate) struct Lifecycle {
     closed: AtomicBool,
-    sem: Semaphore,
-    pending: Pending,
+    sem: Arc<Semaphore>,
 }
 
 impl Lifecycle {
     pub fn new() -> Arc<Self> {
         Arc::new(Lifecycle {
             closed: AtomicBool::new(false),
-            sem: Semaphore::new(PERMITS as usize),
-            pending: Pending::new(),
+            sem: Arc::new(Semaphore::new(PERMITS as usize)),
         })
     }
 
-    /// Counts one background request until the guard is dropped.
-    pub fn start_pending(self: &Arc<Self>) -> PendingGuard {
-        self.pending.enter();
+    /// Starts one background request: a permit of the session (a closed session refuses it)
+    /// and one more in the process count, both given back when the guard is dropped.
+    pub fn start_pending(&self) -> Result<PendingGuard> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(closed_error());
+        }
+        let permit = self
+            .sem
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| closed_error())?;
         PROCESS_PENDING.enter();
-        PendingGuard(self.clone())
+        Ok(PendingGuard { _permit: permit })
     }
 
     pub fn enter(&self) -> Result<SemaphorePermit<'_>> {
         if self.closed.load(Ordering::Acquire) {
-            return Err(Error::SessionClosed {
-                message: "the session was closed; open a new one".into(),
-            });
+            return Err(closed_error());
         }
-        self.sem.try_acquire().map_err(|_| Error::SessionClosed {
-            message: "the session was closed; open a new one".into(),
-        })
+        self.sem.try_acquire().map_err(|_| closed_error())
     }
 
     pub fn is_closed(&self) -> bool {
@@ -159,8 +174,6 @@ impl Lifecycle {
     }
 
     pub async fn close(&self) {
-        // Background completions still need the session: let them land first.
-        self.pending.wait_idle().await;
         self.closed.store(true, Ordering::Release);
         if let Ok(all) = self.sem.acquire_many(PERMITS).await {
             all.forget();
@@ -259,7 +272,8 @@ impl ServiceAccountHarborSession {
         self.life.is_closed()
     }
 
-    /// Refuses new calls, then waits for in-flight ones to finish.
+    /// Refuses new calls, then waits for in-flight ones to finish (spend completions sent in
+    /// the background included).
     /// For credential rotation: open a new session, then close the old one.
     pub async fn close(&self) {
         self.life.close().await

@@ -632,7 +632,11 @@ async fn background_completion_is_counted_settled_and_drained_by_close() {
     assert!(g.authorize(&call("search", "b1"), 100).await.is_allow());
     h.add_fault(Fault::new("/v1/spend/decisions/*", FaultKind::Latency).latency_ms(300));
     let task = tokio::spawn(g.finish_in_background("b1", SpendOutcome::Consumed));
-    assert_eq!(pending_completions(), 1, "counted from the moment it started");
+    assert_eq!(
+        pending_completions(),
+        1,
+        "counted from the moment it started"
+    );
     assert_eq!(
         deny_code(&g.authorize(&call("search", "b1"), 100).await),
         "call_replayed",

@@ -103,7 +103,7 @@ class _Guardrail:
     def __init__(self, binding: CapabilityBinding | None, spend: SpendSpec,
                  on_decision: Callable[[GuardEvent], None] | None, on_approval: OnApproval | None) -> None:
         self.binding = binding
-        self.core = GuardCore(binding, spend, "deny", None, on_decision, on_approval, background_finish=True)
+        self.core = GuardCore(binding, spend, "deny", None, on_decision, on_approval)
         #: call ids whose needs_approval check answered "approval required" (the SDK pauses them).
         self.paused: set[str] = set()
         #: the decision the needs_approval check already got for a call (the guardrail reuses it:
@@ -389,7 +389,13 @@ def _finish_after_invoke(t: Any, binding: CapabilityBinding | None) -> None:
         except BaseException:
             await _finish(b, call_id, succeeded=False)
             raise
-        await _finish(b, call_id, succeeded=True)
+        # A success goes on at once: its completion is sent in the background (the reservation
+        # holds the budget; settle() / closing the session / exit wait for it).
+        try:
+            b._finish_later(str(call_id))
+        except Exception as e:
+            logger.warning("paybond_kit: completing the spend of call %s failed: %s", call_id,
+                           getattr(e, "code", type(e).__name__))
         return result
 
     t._paybond_original_invoke = original

@@ -348,6 +348,7 @@ class HostileHarbor:
         next Harbor request then answers 401 once, so the client re-mints and gets the case's
         answer (how a guard meets a hostile exchange). Other routes ignore the mode.
         """
+        _native.settle_sync()  # background spend completions land first
         self._h.set_case(case_id, exchange_mode)
 
     def evil_hits(self) -> int:
