@@ -738,22 +738,21 @@ impl ToolGuard {
         call_id: &str,
         outcome: crate::harbor::SpendOutcome,
     ) -> impl std::future::Future<Output = Result<()>> + Send + 'static {
-        let decision_id = self.mark_run(call_id);
         // Counted (and holding a session permit) from now on; a closed session refuses it.
-        let pending = decision_id
-            .as_ref()
-            .map(|_| self.harbor.inner.life.start_pending());
+        let start = self
+            .mark_run(call_id)
+            .map(|id| (id, self.harbor.inner.life.start_pending()));
         let harbor = self.harbor.clone();
         let call_id = call_id.to_owned();
         async move {
-            let (Some(id), Some(pending)) = (decision_id, pending) else {
+            let Some((id, pending)) = start else {
                 return Ok(());
             };
-            let done = match &pending {
-                Ok(held) => harbor.complete_decision_held(&id, outcome, held).await,
-                Err(e) => Err(e.clone()),
+            // The permit is given back as the arm ends, before the failure is logged.
+            let done = match pending {
+                Ok(held) => harbor.complete_decision_held(&id, outcome, &held).await,
+                Err(e) => Err(e),
             };
-            drop(pending);
             if let Err(e) = &done {
                 tracing::warn!(
                     call_id = %call_id,

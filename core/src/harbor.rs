@@ -810,9 +810,7 @@ impl HarborClient {
         decision_id: &str,
         outcome: SpendOutcome,
     ) -> Result<Option<SpendCompletion>> {
-        crate::unwind::catch_unwind(self.complete_inner(decision_id, outcome, None))
-            .await
-            .map_err(|e| self.scrub(e))
+        self.complete_guarded(decision_id, outcome, None).await
     }
 
     /// [`HarborClient::complete_decision`] sent in the background: `held` is the session
@@ -823,7 +821,18 @@ impl HarborClient {
         outcome: SpendOutcome,
         held: &crate::session::PendingGuard,
     ) -> Result<Option<SpendCompletion>> {
-        crate::unwind::catch_unwind(self.complete_inner(decision_id, outcome, Some(held)))
+        self.complete_guarded(decision_id, outcome, Some(held))
+            .await
+    }
+
+    /// `complete_inner` under the unwind guard, its error scrubbed of secrets.
+    async fn complete_guarded(
+        &self,
+        decision_id: &str,
+        outcome: SpendOutcome,
+        held: Option<&crate::session::PendingGuard>,
+    ) -> Result<Option<SpendCompletion>> {
+        crate::unwind::catch_unwind(self.complete_inner(decision_id, outcome, held))
             .await
             .map_err(|e| self.scrub(e))
     }
