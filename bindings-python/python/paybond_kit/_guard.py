@@ -400,7 +400,7 @@ class GuardCore:
             raise
         succeeded = not (is_error is not None and is_error(result))
         if succeeded and self.evidence is None and self.background_finish:
-            self._finish_later(binding, name, call_id)
+            finish_later_quietly(binding, name, call_id)
         else:
             await self._finish(binding, name, call_id, succeeded=succeeded)
         receipt, err = None, None
@@ -446,7 +446,7 @@ class GuardCore:
             raise
         succeeded = not (is_error is not None and is_error(result))
         if succeeded and self.evidence is None and self.background_finish:
-            self._finish_later(binding, name, call_id)
+            finish_later_quietly(binding, name, call_id)
         else:
             self._finish_sync(binding, name, call_id, succeeded=succeeded)
         receipt, err = None, None
@@ -473,19 +473,22 @@ class GuardCore:
             logger.warning("paybond_kit: completing the spend of %s (%s) failed: %s", name, call_id,
                            e.code if isinstance(e, PaybondError) else type(e).__name__)
 
-    def _finish_later(self, binding: CapabilityBinding, name: str, call_id: str) -> None:
-        try:
-            binding._finish_later(call_id)
-        except Exception as e:
-            logger.warning("paybond_kit: completing the spend of %s (%s) failed: %s", name, call_id,
-                           e.code if isinstance(e, PaybondError) else type(e).__name__)
-
     def _finish_sync(self, binding: CapabilityBinding, name: str, call_id: str, *, succeeded: bool) -> None:
         try:
             binding.finish_sync(call_id, succeeded=succeeded)
         except Exception as e:
             logger.warning("paybond_kit: completing the spend of %s (%s) failed: %s", name, call_id,
                            e.code if isinstance(e, PaybondError) else type(e).__name__)
+
+
+def finish_later_quietly(binding: CapabilityBinding, name: str, call_id: str) -> None:
+    """Complete a successful call in the background; a failure to start it is logged (the tool
+    already ran: never a second failure)."""
+    try:
+        binding._finish_later(call_id)
+    except Exception as e:
+        logger.warning("paybond_kit: completing the spend of %s (%s) failed: %s", name, call_id,
+                       e.code if isinstance(e, PaybondError) else type(e).__name__)
 
 
 def not_claimed(call_id: str) -> Decision:

@@ -61,6 +61,7 @@ from ._guard import (
     call_id_or_new,
     check_unguarded,
     deny_decision,
+    finish_later_quietly,
     log_unguarded,
     not_claimed,
     refuse_unguarded,
@@ -391,11 +392,7 @@ def _finish_after_invoke(t: Any, binding: CapabilityBinding | None) -> None:
             raise
         # A success goes on at once: its completion is sent in the background (the reservation
         # holds the budget; settle() / closing the session / exit wait for it).
-        try:
-            b._finish_later(str(call_id))
-        except Exception as e:
-            logger.warning("paybond_kit: completing the spend of call %s failed: %s", call_id,
-                           getattr(e, "code", type(e).__name__))
+        finish_later_quietly(b, t.name, str(call_id))
         return result
 
     t._paybond_original_invoke = original
